@@ -1,0 +1,189 @@
+package networking
+
+// DestinationRule is the spec of a networking.istio.io DestinationRule.
+type DestinationRule struct {
+	Host             string            `json:"host,omitempty"`
+	TrafficPolicy    *TrafficPolicy    `json:"trafficPolicy,omitempty"`
+	Subsets          []*Subset         `json:"subsets,omitempty"`
+	ExportTo         []string          `json:"exportTo,omitempty"`
+	WorkloadSelector *WorkloadSelector `json:"workloadSelector,omitempty"`
+}
+
+// WorkloadSelector selects workloads by their labels.
+type WorkloadSelector struct {
+	MatchLabels map[string]string `json:"matchLabels,omitempty"`
+}
+
+// TrafficPolicy shapes the traffic to a service, a subset or a port.
+type TrafficPolicy struct {
+	LoadBalancer      *LoadBalancerSettings   `json:"loadBalancer,omitempty"`
+	ConnectionPool    *ConnectionPoolSettings `json:"connectionPool,omitempty"`
+	OutlierDetection  *OutlierDetection       `json:"outlierDetection,omitempty"`
+	TLS               *ClientTLSSettings      `json:"tls,omitempty"`
+	PortLevelSettings []*PortTrafficPolicy    `json:"portLevelSettings,omitempty"`
+	Tunnel            *TunnelSettings         `json:"tunnel,omitempty"`
+	ProxyProtocol     *ProxyProtocol          `json:"proxyProtocol,omitempty"`
+}
+
+// PortTrafficPolicy overrides the traffic policy for one port.
+type PortTrafficPolicy struct {
+	Port             *PortSelector           `json:"port,omitempty"`
+	LoadBalancer     *LoadBalancerSettings   `json:"loadBalancer,omitempty"`
+	ConnectionPool   *ConnectionPoolSettings `json:"connectionPool,omitempty"`
+	OutlierDetection *OutlierDetection       `json:"outlierDetection,omitempty"`
+	TLS              *ClientTLSSettings      `json:"tls,omitempty"`
+}
+
+// TunnelSettings and ProxyProtocol are part of the schema so that Istio YAML decodes; the validator
+// refuses them because minipilot does not implement them.
+type TunnelSettings struct {
+	Protocol   string `json:"protocol,omitempty"`
+	TargetHost string `json:"targetHost,omitempty"`
+	TargetPort uint32 `json:"targetPort,omitempty"`
+}
+
+// ProxyProtocol: see TunnelSettings.
+type ProxyProtocol struct {
+	Version string `json:"version,omitempty"`
+}
+
+// Subset is a named group of endpoints selected by labels.
+type Subset struct {
+	Name          string            `json:"name,omitempty"`
+	Labels        map[string]string `json:"labels,omitempty"`
+	TrafficPolicy *TrafficPolicy    `json:"trafficPolicy,omitempty"`
+}
+
+// Simple load balancer names.
+const (
+	LBUnspecified  = "UNSPECIFIED"
+	LBLeastConn    = "LEAST_CONN"
+	LBRandom       = "RANDOM"
+	LBPassthrough  = "PASSTHROUGH"
+	LBRoundRobin   = "ROUND_ROBIN"
+	LBLeastRequest = "LEAST_REQUEST"
+)
+
+// LoadBalancerSettings is a oneof: Simple or ConsistentHash.
+type LoadBalancerSettings struct {
+	Simple             string                       `json:"simple,omitempty"`
+	ConsistentHash     *ConsistentHashLB            `json:"consistentHash,omitempty"`
+	LocalityLbSetting  *LocalityLoadBalancerSetting `json:"localityLbSetting,omitempty"`
+	WarmupDurationSecs *Duration                    `json:"warmupDurationSecs,omitempty"`
+}
+
+// ConsistentHashLB hashes on one request property (a oneof) with ring hash or Maglev.
+type ConsistentHashLB struct {
+	HTTPHeaderName         string      `json:"httpHeaderName,omitempty"`
+	HTTPCookie             *HTTPCookie `json:"httpCookie,omitempty"`
+	UseSourceIP            bool        `json:"useSourceIp,omitempty"`
+	HTTPQueryParameterName string      `json:"httpQueryParameterName,omitempty"`
+	RingHash               *RingHash   `json:"ringHash,omitempty"`
+	Maglev                 *MagLev     `json:"maglev,omitempty"`
+	MinimumRingSize        uint64      `json:"minimumRingSize,omitempty"`
+}
+
+// HTTPCookie names the cookie to hash on; with a TTL Envoy generates it when absent.
+type HTTPCookie struct {
+	Name string    `json:"name,omitempty"`
+	Path string    `json:"path,omitempty"`
+	TTL  *Duration `json:"ttl,omitempty"`
+}
+
+// RingHash configures the ring hash load balancer.
+type RingHash struct {
+	MinimumRingSize uint64 `json:"minimumRingSize,omitempty"`
+}
+
+// MagLev configures the Maglev load balancer.
+type MagLev struct {
+	TableSize uint64 `json:"tableSize,omitempty"`
+}
+
+// LocalityLoadBalancerSetting distributes or fails over traffic between localities.
+type LocalityLoadBalancerSetting struct {
+	Distribute       []*LocalityDistribute `json:"distribute,omitempty"`
+	Failover         []*LocalityFailover   `json:"failover,omitempty"`
+	FailoverPriority []string              `json:"failoverPriority,omitempty"`
+	Enabled          *bool                 `json:"enabled,omitempty"`
+}
+
+// LocalityDistribute sends the traffic from one locality to others by weight.
+type LocalityDistribute struct {
+	From string            `json:"from,omitempty"`
+	To   map[string]uint32 `json:"to,omitempty"`
+}
+
+// LocalityFailover names the region to fail over to.
+type LocalityFailover struct {
+	From string `json:"from,omitempty"`
+	To   string `json:"to,omitempty"`
+}
+
+// ConnectionPoolSettings are circuit-breaking limits.
+type ConnectionPoolSettings struct {
+	TCP  *TCPSettings  `json:"tcp,omitempty"`
+	HTTP *HTTPSettings `json:"http,omitempty"`
+}
+
+// TCPSettings are TCP connection pool limits.
+type TCPSettings struct {
+	MaxConnections        int32         `json:"maxConnections,omitempty"`
+	ConnectTimeout        *Duration     `json:"connectTimeout,omitempty"`
+	TCPKeepalive          *TCPKeepalive `json:"tcpKeepalive,omitempty"`
+	MaxConnectionDuration *Duration     `json:"maxConnectionDuration,omitempty"`
+	IdleTimeout           *Duration     `json:"idleTimeout,omitempty"`
+}
+
+// TCPKeepalive configures TCP keepalive probes.
+type TCPKeepalive struct {
+	Probes   uint32    `json:"probes,omitempty"`
+	Time     *Duration `json:"time,omitempty"`
+	Interval *Duration `json:"interval,omitempty"`
+}
+
+// HTTPSettings are HTTP connection pool limits.
+type HTTPSettings struct {
+	HTTP1MaxPendingRequests  int32     `json:"http1MaxPendingRequests,omitempty"`
+	HTTP2MaxRequests         int32     `json:"http2MaxRequests,omitempty"`
+	MaxRequestsPerConnection int32     `json:"maxRequestsPerConnection,omitempty"`
+	MaxRetries               int32     `json:"maxRetries,omitempty"`
+	IdleTimeout              *Duration `json:"idleTimeout,omitempty"`
+	H2UpgradePolicy          string    `json:"h2UpgradePolicy,omitempty"`
+	UseClientProtocol        bool      `json:"useClientProtocol,omitempty"`
+	MaxConcurrentStreams     int32     `json:"maxConcurrentStreams,omitempty"`
+}
+
+// OutlierDetection ejects failing endpoints for a while.
+type OutlierDetection struct {
+	SplitExternalLocalOriginErrors bool      `json:"splitExternalLocalOriginErrors,omitempty"`
+	ConsecutiveLocalOriginFailures *uint32   `json:"consecutiveLocalOriginFailures,omitempty"`
+	ConsecutiveGatewayErrors       *uint32   `json:"consecutiveGatewayErrors,omitempty"`
+	Consecutive5xxErrors           *uint32   `json:"consecutive5xxErrors,omitempty"`
+	ConsecutiveErrors              int32     `json:"consecutiveErrors,omitempty"`
+	Interval                       *Duration `json:"interval,omitempty"`
+	BaseEjectionTime               *Duration `json:"baseEjectionTime,omitempty"`
+	MaxEjectionPercent             int32     `json:"maxEjectionPercent,omitempty"`
+	MinHealthPercent               int32     `json:"minHealthPercent,omitempty"`
+}
+
+// Client TLS modes.
+const (
+	TLSDisable     = "DISABLE"
+	TLSSimple      = "SIMPLE"
+	TLSMutual      = "MUTUAL"
+	TLSIstioMutual = "ISTIO_MUTUAL"
+)
+
+// ClientTLSSettings configures TLS to the upstream.
+type ClientTLSSettings struct {
+	Mode               string   `json:"mode,omitempty"`
+	ClientCertificate  string   `json:"clientCertificate,omitempty"`
+	PrivateKey         string   `json:"privateKey,omitempty"`
+	CaCertificates     string   `json:"caCertificates,omitempty"`
+	CredentialName     string   `json:"credentialName,omitempty"`
+	SubjectAltNames    []string `json:"subjectAltNames,omitempty"`
+	Sni                string   `json:"sni,omitempty"`
+	InsecureSkipVerify *bool    `json:"insecureSkipVerify,omitempty"`
+	CaCrl              string   `json:"caCrl,omitempty"`
+}

@@ -1,0 +1,153 @@
+// Package model is the platform-neutral view of the mesh: services, endpoints and routing rules, and an
+// immutable, versioned snapshot of them all. Adapters (Kubernetes, files, memory) fill it; the xDS layer
+// reads it. It imports nothing from Kubernetes or Envoy.
+package model
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Resolution says how a proxy finds the endpoints of a service.
+type Resolution int
+
+const (
+	// ClientSideLB: the proxy balances over endpoints it is sent (a ClusterIP service).
+	ClientSideLB Resolution = iota
+	// Passthrough: the proxy forwards to the address the client dialled (a headless service).
+	Passthrough
+	// DNSLB: the proxy resolves a DNS name (an ExternalName service, a DNS ServiceEntry).
+	DNSLB
+	// DNSRoundRobinLB: the proxy resolves a DNS name and uses one address at a time (LOGICAL_DNS).
+	DNSRoundRobinLB
+)
+
+func (r Resolution) String() string {
+	switch r {
+	case ClientSideLB:
+		return "ClientSideLB"
+	case Passthrough:
+		return "Passthrough"
+	case DNSLB:
+		return "DNS"
+	case DNSRoundRobinLB:
+		return "DNSRoundRobin"
+	}
+	return fmt.Sprintf("Resolution(%d)", int(r))
+}
+
+// MarshalText makes resolutions readable in debug output and golden files.
+func (r Resolution) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads what MarshalText writes.
+func (r *Resolution) UnmarshalText(b []byte) error {
+	for _, c := range []Resolution{ClientSideLB, Passthrough, DNSLB, DNSRoundRobinLB} {
+		if c.String() == string(b) {
+			*r = c
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown resolution %q", b)
+}
+
+// Service is a named set of ports in front of endpoints.
+type Service struct {
+	// Hostname is the fully qualified name: name.namespace.svc.<domain> for Kubernetes services.
+	Hostname  string `json:"hostname"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	// Address is the virtual IP (ClusterIP); empty for headless and external services.
+	Address string `json:"address,omitempty"`
+	// ExternalName is the DNS name an ExternalName service points at.
+	ExternalName string            `json:"externalName,omitempty"`
+	Resolution   Resolution        `json:"resolution"`
+	Ports        []Port            `json:"ports"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	// MeshExternal marks services outside the mesh (ServiceEntry location MESH_EXTERNAL).
+	MeshExternal bool `json:"meshExternal,omitempty"`
+	// ExportTo lists the namespaces that see the service ("*" or empty for all, "." for its own).
+	ExportTo []string `json:"exportTo,omitempty"`
+	// Clusters lists the clusters (Kubernetes or other sources) the service was seen in.
+	Clusters []string `json:"clusters,omitempty"`
+}
+
+// Port is one port of a service.
+type Port struct {
+	Name     string   `json:"name,omitempty"`
+	Port     uint32   `json:"port"`
+	Protocol Protocol `json:"protocol"`
+	// TargetPort is the endpoint port when it is a number and no endpoint says otherwise.
+	TargetPort uint32 `json:"targetPort,omitempty"`
+}
+
+// PortByNumber returns the service port with that number.
+func (s *Service) PortByNumber(n uint32) (Port, bool) {
+	for _, p := range s.Ports {
+		if p.Port == n {
+			return p, true
+		}
+	}
+	return Port{}, false
+}
+
+// Key identifies a service in a snapshot.
+func (s *Service) Key() string { return s.Hostname }
+
+// VisibleTo says whether a proxy in namespace ns may see the service, per its exportTo.
+func (s *Service) VisibleTo(ns string) bool { return exportedTo(s.ExportTo, s.Namespace, ns) }
+
+// exportedTo implements Istio's exportTo: empty or "*" is everywhere, "." is the own namespace,
+// anything else is a namespace name.
+func exportedTo(exportTo []string, own, ns string) bool {
+	if len(exportTo) == 0 {
+		return true
+	}
+	for _, e := range exportTo {
+		switch e {
+		case "*":
+			return true
+		case ".":
+			if ns == own {
+				return true
+			}
+		default:
+			if e == ns {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// ServiceHostname is the FQDN of a Kubernetes-style service.
+func ServiceHostname(name, namespace, domainSuffix string) string {
+	return name + "." + namespace + ".svc." + domainSuffix
+}
+
+// ResolveShortName turns a host as written in a rule into an FQDN, as Istio does: a name without dots
+// is in the rule's namespace; "name.ns" is a Kubernetes service in ns; anything else (an FQDN, a
+// wildcard, an external name) stays as it is.
+func ResolveShortName(host, namespace, domainSuffix string) string {
+	if host == "" || strings.HasPrefix(host, "*") {
+		return host
+	}
+	switch strings.Count(host, ".") {
+	case 0:
+		return ServiceHostname(host, namespace, domainSuffix)
+	case 1:
+		parts := strings.SplitN(host, ".", 2)
+		return ServiceHostname(parts[0], parts[1], domainSuffix)
+	}
+	return host
+}
+
+// HostMatches says whether a (possibly wildcard) host written in a rule covers the hostname.
+func HostMatches(pattern, hostname string) bool {
+	if pattern == "*" {
+		return true
+	}
+	if strings.HasPrefix(pattern, "*") {
+		return strings.HasSuffix(hostname, pattern[1:])
+	}
+	return pattern == hostname
+}

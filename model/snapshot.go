@@ -1,0 +1,198 @@
+package model
+
+import (
+	"cmp"
+	"slices"
+	"time"
+)
+
+// Part is what one source (a cluster, a directory of files, a test) knows. Parts are values: a source
+// hands out a new one rather than changing one it gave away.
+type Part struct {
+	Services         []*Service         `json:"services,omitempty"`
+	Endpoints        []*Endpoint        `json:"endpoints,omitempty"`
+	VirtualServices  []*VirtualService  `json:"virtualServices,omitempty"`
+	DestinationRules []*DestinationRule `json:"destinationRules,omitempty"`
+	ServiceEntries   []*ServiceEntry    `json:"serviceEntries,omitempty"`
+	Gateways         []*Gateway         `json:"gateways,omitempty"`
+	Rejections       []Rejection        `json:"rejections,omitempty"`
+}
+
+// Snapshot is an immutable, indexed view of the whole mesh at one moment. Nothing reachable from it
+// may be modified: the translator reads it from many goroutines.
+type Snapshot struct {
+	// Generation counts the snapshots a store has built; it orders them.
+	Generation   uint64 `json:"generation"`
+	DomainSuffix string `json:"domainSuffix"`
+	// ChangedAt is when the oldest change folded into this snapshot was seen; convergence time is
+	// measured from it.
+	ChangedAt time.Time `json:"changedAt"`
+
+	Services         []*Service         `json:"services"`
+	VirtualServices  []*VirtualService  `json:"virtualServices"`
+	DestinationRules []*DestinationRule `json:"destinationRules"`
+	Gateways         []*Gateway         `json:"gateways"`
+	Rejections       []Rejection        `json:"rejections"`
+
+	byHost      map[string]*Service
+	endpoints   map[string]map[string][]*Endpoint // hostname → service port name → endpoints
+	vsByHost    map[string][]*VirtualService      // service hostname → rules naming it, oldest first
+	vsByName    map[string]*VirtualService        // namespace/name → rule, for delegation
+	drCandidate []*DestinationRule                // oldest first
+}
+
+// NewSnapshot merges parts into a snapshot. A service seen in several parts (clusters) is one service
+// whose endpoints are the union; the first part's definition wins.
+func NewSnapshot(domainSuffix string, generation uint64, changedAt time.Time, parts ...Part) *Snapshot {
+	s := &Snapshot{
+		Generation:   generation,
+		DomainSuffix: domainSuffix,
+		ChangedAt:    changedAt,
+		byHost:       map[string]*Service{},
+		endpoints:    map[string]map[string][]*Endpoint{},
+		vsByHost:     map[string][]*VirtualService{},
+		vsByName:     map[string]*VirtualService{},
+	}
+	for _, p := range parts {
+		for _, svc := range p.Services {
+			s.addService(svc)
+		}
+		for _, se := range p.ServiceEntries {
+			svcs, eps := ServiceEntryServices(se, domainSuffix)
+			for _, svc := range svcs {
+				s.addService(svc)
+			}
+			for _, ep := range eps {
+				s.addEndpoint(ep)
+			}
+		}
+		for _, ep := range p.Endpoints {
+			s.addEndpoint(ep)
+		}
+		s.VirtualServices = append(s.VirtualServices, p.VirtualServices...)
+		s.DestinationRules = append(s.DestinationRules, p.DestinationRules...)
+		s.Gateways = append(s.Gateways, p.Gateways...)
+		s.Rejections = append(s.Rejections, p.Rejections...)
+	}
+	s.index()
+	return s
+}
+
+func (s *Snapshot) addService(svc *Service) {
+	prev, ok := s.byHost[svc.Hostname]
+	if !ok {
+		s.byHost[svc.Hostname] = svc
+		return
+	}
+	// Another cluster knows the service too: record where it was seen, keep the first definition.
+	merged := *prev
+	merged.Clusters = append(slices.Clone(prev.Clusters), svc.Clusters...)
+	slices.Sort(merged.Clusters)
+	merged.Clusters = slices.Compact(merged.Clusters)
+	s.byHost[svc.Hostname] = &merged
+}
+
+func (s *Snapshot) addEndpoint(ep *Endpoint) {
+	ports := s.endpoints[ep.Service]
+	if ports == nil {
+		ports = map[string][]*Endpoint{}
+		s.endpoints[ep.Service] = ports
+	}
+	ports[ep.ServicePort] = append(ports[ep.ServicePort], ep)
+}
+
+func (s *Snapshot) index() {
+	for _, svc := range s.byHost {
+		s.Services = append(s.Services, svc)
+	}
+	slices.SortFunc(s.Services, func(a, b *Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
+	for _, ports := range s.endpoints {
+		for _, eps := range ports {
+			slices.SortFunc(eps, compareEndpoints)
+		}
+	}
+	slices.SortFunc(s.VirtualServices, func(a, b *VirtualService) int { return olderFirst(a.Meta, b.Meta) })
+	slices.SortFunc(s.DestinationRules, func(a, b *DestinationRule) int { return olderFirst(a.Meta, b.Meta) })
+	slices.SortFunc(s.Gateways, func(a, b *Gateway) int { return olderFirst(a.Meta, b.Meta) })
+	slices.SortFunc(s.Rejections, func(a, b Rejection) int {
+		return cmp.Or(cmp.Compare(a.Key(), b.Key()), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Reason, b.Reason))
+	})
+	for _, vs := range s.VirtualServices {
+		s.vsByName[vs.Namespace+"/"+vs.Name] = vs
+		for _, h := range vs.Spec.Hosts {
+			host := ResolveShortName(h, vs.Namespace, s.DomainSuffix)
+			for _, svc := range s.Services {
+				if HostMatches(host, svc.Hostname) && !slices.Contains(s.vsByHost[svc.Hostname], vs) {
+					s.vsByHost[svc.Hostname] = append(s.vsByHost[svc.Hostname], vs)
+				}
+			}
+		}
+	}
+	s.drCandidate = s.DestinationRules
+}
+
+func compareEndpoints(a, b *Endpoint) int {
+	return cmp.Or(cmp.Compare(a.Address, b.Address), cmp.Compare(a.Port, b.Port), cmp.Compare(a.Cluster, b.Cluster))
+}
+
+// Service returns the service with that hostname.
+func (s *Snapshot) Service(hostname string) *Service { return s.byHost[hostname] }
+
+// Endpoints returns the endpoints serving a service port, sorted; ready or not. Endpoints name the
+// port they serve by its name, which is empty only for a service's single unnamed port.
+func (s *Snapshot) Endpoints(hostname string, port Port) []*Endpoint {
+	return s.endpoints[hostname][port.Name]
+}
+
+// VirtualServicesFor returns the VirtualServices whose hosts cover the service, oldest first.
+func (s *Snapshot) VirtualServicesFor(hostname string) []*VirtualService { return s.vsByHost[hostname] }
+
+// VirtualService returns a VirtualService by namespace and name (delegates are looked up this way).
+func (s *Snapshot) VirtualService(namespace, name string) *VirtualService {
+	return s.vsByName[namespace+"/"+name]
+}
+
+// DestinationRuleFor returns the DestinationRule that applies to traffic from a proxy in proxyNamespace
+// to the service, as Istio picks it: a rule in the proxy's namespace first, then in the service's
+// namespace, then anywhere else; within each, an exact host before a wildcard, then the oldest.
+func (s *Snapshot) DestinationRuleFor(proxyNamespace string, svc *Service) *DestinationRule {
+	var best *DestinationRule
+	bestRank := 0
+	for _, dr := range s.drCandidate {
+		host := ResolveShortName(dr.Spec.Host, dr.Namespace, s.DomainSuffix)
+		if !HostMatches(host, svc.Hostname) || !exportedTo(dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
+			continue
+		}
+		if dr.Spec.WorkloadSelector != nil && dr.Namespace != proxyNamespace {
+			continue
+		}
+		rank := 1
+		switch dr.Namespace {
+		case proxyNamespace:
+			rank = 5
+		case svc.Namespace:
+			rank = 3
+		}
+		if host == svc.Hostname {
+			rank++
+		}
+		if rank > bestRank { // strictly greater: among equals the oldest (first) wins
+			best, bestRank = dr, rank
+		}
+	}
+	return best
+}
+
+// Add appends a config object to the part's list of its kind.
+func (p *Part) Add(c Config) {
+	switch c := c.(type) {
+	case *VirtualService:
+		p.VirtualServices = append(p.VirtualServices, c)
+	case *DestinationRule:
+		p.DestinationRules = append(p.DestinationRules, c)
+	case *ServiceEntry:
+		p.ServiceEntries = append(p.ServiceEntries, c)
+	case *Gateway:
+		p.Gateways = append(p.Gateways, c)
+	}
+}
