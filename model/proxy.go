@@ -30,7 +30,17 @@ type Proxy struct {
 	Labels    map[string]string `json:"labels,omitempty"`
 	// Proxyless is true for gRPC clients, which ask for listeners by name and get API listeners.
 	Proxyless bool `json:"proxyless,omitempty"`
+	// InterceptionMode is how traffic reaches a sidecar: "REDIRECT" (iptables, the default: listeners
+	// do not bind and a virtual listener on 15001 dispatches by original destination) or "NONE" (no
+	// iptables: every outbound listener binds its port, so applications call it directly).
+	InterceptionMode string `json:"interceptionMode,omitempty"`
 }
+
+// Interception modes.
+const (
+	InterceptionRedirect = "REDIRECT"
+	InterceptionNone     = "NONE"
+)
 
 // ParseNodeID reads an Istio node ID, "<type>~<ip>~<pod>.<ns>~<ns>.svc.<domain>", as Envoy sidecars and
 // Istio's proxyless gRPC bootstrap write it.

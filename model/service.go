@@ -94,11 +94,11 @@ func (s *Service) PortByNumber(n uint32) (Port, bool) {
 func (s *Service) Key() string { return s.Hostname }
 
 // VisibleTo says whether a proxy in namespace ns may see the service, per its exportTo.
-func (s *Service) VisibleTo(ns string) bool { return exportedTo(s.ExportTo, s.Namespace, ns) }
+func (s *Service) VisibleTo(ns string) bool { return ExportedTo(s.ExportTo, s.Namespace, ns) }
 
-// exportedTo implements Istio's exportTo: empty or "*" is everywhere, "." is the own namespace,
+// ExportedTo implements Istio's exportTo: empty or "*" is everywhere, "." is the own namespace,
 // anything else is a namespace name.
-func exportedTo(exportTo []string, own, ns string) bool {
+func ExportedTo(exportTo []string, own, ns string) bool {
 	if len(exportTo) == 0 {
 		return true
 	}

@@ -160,7 +160,7 @@ func (s *Snapshot) DestinationRuleFor(proxyNamespace string, svc *Service) *Dest
 	bestRank := 0
 	for _, dr := range s.drCandidate {
 		host := ResolveShortName(dr.Spec.Host, dr.Namespace, s.DomainSuffix)
-		if !HostMatches(host, svc.Hostname) || !exportedTo(dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
+		if !HostMatches(host, svc.Hostname) || !ExportedTo(dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
 			continue
 		}
 		if dr.Spec.WorkloadSelector != nil && dr.Namespace != proxyNamespace {

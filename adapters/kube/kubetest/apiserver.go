@@ -23,9 +23,12 @@ func apiserverArgs(dir, etcdURL string, port int, cred credentials) []string {
 	return []string{
 		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
-		// The default is the bind address; spelled out because the bootstrap
-		// controller publishes it as the `kubernetes` Service endpoint.
 		"--advertise-address=127.0.0.1",
+		// The `kubernetes` Service is still created, but without endpoints:
+		// Endpoints validation rejects the loopback advertise address, and
+		// the reconciler would log that error every 10s. No other Service
+		// gets endpoints here either (there is no endpoint controller).
+		"--endpoint-reconciler-type=none",
 		"--secure-port=" + strconv.Itoa(port),
 		// A self-signed serving cert (for 127.0.0.1) and its CA are generated
 		// here on first start and reused by restarts.
@@ -49,7 +52,7 @@ func waitAPIServerReady(p *process, cfg *rest.Config) error {
 		return permanent(err)
 	}
 	return poll(apiserverStartTimeout, "kube-apiserver /readyz", func() error {
-		if exited, err := p.exitError(); exited {
+		if err := p.exited(); err != nil {
 			return permanent(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

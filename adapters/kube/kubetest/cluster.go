@@ -2,6 +2,7 @@ package kubetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -97,11 +98,8 @@ func (c *Cluster) firstStartAPIServer(etcdURL string, cred credentials) error {
 		// is probed without verification; the token is checked all the same.
 		probe := &rest.Config{Host: c.host, BearerToken: cred.token,
 			TLSClientConfig: rest.TLSClientConfig{Insecure: true}}
-		if err = c.launchAPIServer(probe); err == nil {
-			return nil
-		}
-		if exited, _ := c.apiserver.exitError(); !exited {
-			return err // a hang is not a port race; do not retry it
+		if err = c.launchAPIServer(probe); !errors.Is(err, errExited) {
+			return err // success, or a failure another port would not fix
 		}
 	}
 	return err
@@ -145,10 +143,12 @@ func (c *Cluster) Stop() {
 // Client and Kubeconfig stay valid. It returns once /readyz is OK.
 func (c *Cluster) Restart() {
 	c.t.Helper()
+	began := time.Now()
 	c.Stop()
 	if err := c.launchAPIServer(c.Config); err != nil {
 		c.t.Fatalf("kubetest: restarting kube-apiserver: %v", err)
 	}
+	c.t.Logf("kubetest: kube-apiserver restarted in %s", time.Since(began).Round(time.Millisecond))
 }
 
 func (c *Cluster) cleanup() {

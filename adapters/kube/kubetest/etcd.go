@@ -1,6 +1,7 @@
 package kubetest
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -43,9 +44,8 @@ func startEtcd(bin, dir string) (*process, string, error) {
 		if lastErr == nil {
 			return p, clientURL, nil
 		}
-		exited, _ := p.exitError()
 		p.stop(stopGrace)
-		if !exited {
+		if !errors.Is(lastErr, errExited) {
 			break // a hang is not a port race; do not retry it
 		}
 	}
@@ -55,7 +55,7 @@ func startEtcd(bin, dir string) (*process, string, error) {
 func waitEtcdHealthy(p *process, clientURL string) error {
 	client := &http.Client{Timeout: time.Second}
 	return poll(etcdStartTimeout, "etcd /health", func() error {
-		if exited, err := p.exitError(); exited {
+		if err := p.exited(); err != nil {
 			return permanent(err)
 		}
 		resp, err := client.Get(clientURL + "/health")

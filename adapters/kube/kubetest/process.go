@@ -1,6 +1,7 @@
 package kubetest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -48,13 +49,18 @@ func startProcess(name, logPath, bin string, args ...string) (*process, error) {
 	return p, nil
 }
 
-// exitError reports whether the process has already exited, and how.
-func (p *process) exitError() (exited bool, err error) {
+// errExited marks a child that died on its own before it was ready, most
+// likely because another process took its port; such starts are retried.
+var errExited = errors.New("exited before becoming ready")
+
+// exited returns nil while the process runs, else an error wrapping
+// errExited with the exit status and the log tail.
+func (p *process) exited() error {
 	select {
 	case <-p.done:
-		return true, fmt.Errorf("%s exited early (%v); log tail:\n%s", p.name, p.err, tailFile(p.logPath))
+		return fmt.Errorf("%s %w (%v); log tail:\n%s", p.name, errExited, p.err, tailFile(p.logPath))
 	default:
-		return false, nil
+		return nil
 	}
 }
 

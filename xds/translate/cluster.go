@@ -1,0 +1,168 @@
+package translate
+
+import (
+	"time"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/minipilot/minipilot/crds/networking"
+	"github.com/minipilot/minipilot/model"
+)
+
+// defaultConnectTimeout is Istio's default for outbound clusters.
+const defaultConnectTimeout = 10 * time.Second
+
+// PassthroughCluster forwards to the original destination of connections no listener claims.
+const PassthroughCluster = "PassthroughCluster"
+
+// adsSource says "over the same ADS stream", for EDS and RDS references.
+func adsSource() *corev3.ConfigSource {
+	return &corev3.ConfigSource{
+		ResourceApiVersion:    corev3.ApiVersion_V3,
+		ConfigSourceSpecifier: &corev3.ConfigSource_Ads{Ads: &corev3.AggregatedConfigSource{}},
+	}
+}
+
+// clusters builds an outbound cluster per visible service port and one per DestinationRule subset.
+func (b *builder) clusters() []*clusterv3.Cluster {
+	var out []*clusterv3.Cluster
+	for _, svc := range b.services {
+		dr := b.snap.DestinationRuleFor(b.proxy.Namespace, svc)
+		for _, port := range svc.Ports {
+			if port.Protocol == model.ProtocolUDP {
+				continue // sidecars do not proxy UDP
+			}
+			if c := b.serviceCluster(svc, port, dr, nil); c != nil {
+				out = append(out, c)
+			}
+			if dr == nil {
+				continue
+			}
+			for _, subset := range dr.Spec.Subsets {
+				if c := b.serviceCluster(svc, port, dr, subset); c != nil {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	if !b.proxy.Proxyless {
+		out = append(out, passthroughCluster())
+	}
+	return out
+}
+
+func passthroughCluster() *clusterv3.Cluster {
+	return &clusterv3.Cluster{
+		Name:                 PassthroughCluster,
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST},
+		LbPolicy:             clusterv3.Cluster_CLUSTER_PROVIDED,
+		ConnectTimeout:       durationpb.New(defaultConnectTimeout),
+	}
+}
+
+// serviceCluster builds the cluster of one service port, or of one subset of it.
+func (b *builder) serviceCluster(svc *model.Service, port model.Port, dr *model.DestinationRule, subset *networking.Subset) *clusterv3.Cluster {
+	subsetName := ""
+	if subset != nil {
+		subsetName = subset.Name
+	}
+	name := ClusterName(port.Port, subsetName, svc.Hostname)
+	c := &clusterv3.Cluster{Name: name, ConnectTimeout: durationpb.New(defaultConnectTimeout)}
+	switch svc.Resolution {
+	case model.ClientSideLB:
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
+		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsSource(), ServiceName: name}
+	case model.Passthrough:
+		if b.proxy.Proxyless {
+			b.warnf("cluster %s left out: gRPC clients cannot forward to the original destination of a headless service", name)
+			return nil
+		}
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST}
+		c.LbPolicy = clusterv3.Cluster_CLUSTER_PROVIDED
+	case model.DNSLB, model.DNSRoundRobinLB:
+		kind := clusterv3.Cluster_STRICT_DNS
+		if svc.Resolution == model.DNSRoundRobinLB || b.proxy.Proxyless {
+			kind = clusterv3.Cluster_LOGICAL_DNS // the one DNS cluster type gRPC supports
+		}
+		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: kind}
+		c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
+		c.LoadAssignment = b.dnsLoadAssignment(name, svc, port, subset)
+		if kind == clusterv3.Cluster_LOGICAL_DNS && len(c.LoadAssignment.Endpoints) > 0 {
+			// LOGICAL_DNS takes exactly one host.
+			lle := c.LoadAssignment.Endpoints[0]
+			lle.LbEndpoints = lle.LbEndpoints[:1]
+			c.LoadAssignment.Endpoints = c.LoadAssignment.Endpoints[:1]
+		}
+	}
+	var http httpOptions
+	if port.Protocol.IsHTTP2() {
+		http.change(func(o *httpOptions) { o.http2 = true })
+	}
+	b.applyPolicy(c, effectivePolicy(dr, port.Port, subset), port, &http)
+	http.finish(c)
+	if c.GetType() == clusterv3.Cluster_EDS { // a PASSTHROUGH load balancer may have changed the type
+		b.eds = append(b.eds, edsTarget{cluster: name, svc: svc, port: port, subset: subset})
+	}
+	return c
+}
+
+// dnsLoadAssignment lists the DNS names a DNS cluster resolves: its endpoints, or the external name.
+func (b *builder) dnsLoadAssignment(name string, svc *model.Service, port model.Port, subset *networking.Subset) *endpointv3.ClusterLoadAssignment {
+	eps := b.readyEndpoints(svc, port, subset)
+	if len(eps) == 0 && svc.ExternalName != "" {
+		eps = []*model.Endpoint{{Address: svc.ExternalName, Port: port.Port, Ready: true}}
+	}
+	return loadAssignment(name, eps)
+}
+
+// policy is the traffic policy in force for one cluster, after the DestinationRule's top level,
+// port level, subset and subset port level settings have been laid over each other as Istio does:
+// each later level replaces a whole setting (loadBalancer, connectionPool, outlierDetection, tls).
+type policy struct {
+	lb      *networking.LoadBalancerSettings
+	pool    *networking.ConnectionPoolSettings
+	outlier *networking.OutlierDetection
+	tls     *networking.ClientTLSSettings
+}
+
+func effectivePolicy(dr *model.DestinationRule, port uint32, subset *networking.Subset) policy {
+	var p policy
+	if dr != nil {
+		p.apply(dr.Spec.TrafficPolicy, port)
+	}
+	if subset != nil {
+		p.apply(subset.TrafficPolicy, port)
+	}
+	return p
+}
+
+func (p *policy) apply(tp *networking.TrafficPolicy, port uint32) {
+	if tp == nil {
+		return
+	}
+	p.set(tp.LoadBalancer, tp.ConnectionPool, tp.OutlierDetection, tp.TLS)
+	for _, pl := range tp.PortLevelSettings {
+		if pl.Port != nil && pl.Port.Number == port {
+			p.set(pl.LoadBalancer, pl.ConnectionPool, pl.OutlierDetection, pl.TLS)
+		}
+	}
+}
+
+func (p *policy) set(lb *networking.LoadBalancerSettings, pool *networking.ConnectionPoolSettings,
+	outlier *networking.OutlierDetection, tls *networking.ClientTLSSettings) {
+	if lb != nil {
+		p.lb = lb
+	}
+	if pool != nil {
+		p.pool = pool
+	}
+	if outlier != nil {
+		p.outlier = outlier
+	}
+	if tls != nil {
+		p.tls = tls
+	}
+}

@@ -1,0 +1,116 @@
+package translate
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+
+	"github.com/minipilot/minipilot/model"
+)
+
+// routeConfigs builds route config "<port>" for every HTTP port: a virtual host per service on that
+// port, whose routes are the VirtualService routes for it, then the default route to the service.
+func (b *builder) routeConfigs() []*routev3.RouteConfiguration {
+	var out []*routev3.RouteConfiguration
+	for _, port := range b.httpPorts() {
+		rc := &routev3.RouteConfiguration{Name: strconv.FormatUint(uint64(port), 10)}
+		for _, svc := range b.services {
+			if p, ok := svc.PortByNumber(port); ok && p.Protocol.IsHTTP() {
+				rc.VirtualHosts = append(rc.VirtualHosts, b.virtualHost(svc, p, nil))
+			}
+		}
+		out = append(out, rc)
+	}
+	return out
+}
+
+// virtualHost builds the virtual host "<fqdn>:<port>". extraDomains are names a gRPC client dialled.
+func (b *builder) virtualHost(svc *model.Service, port model.Port, extraDomains []string) *routev3.VirtualHost {
+	vh := &routev3.VirtualHost{
+		Name:    fmt.Sprintf("%s:%d", svc.Hostname, port.Port),
+		Domains: b.domains(svc, port.Port, extraDomains),
+	}
+	vh.Routes = b.serviceRoutes(svc, port)
+	return vh
+}
+
+// domains lists every name a client may use for the service, with and without the port, as Istio
+// does: the FQDN, "name.ns.svc", "name.ns", the short name (from the proxy's own namespace only, where
+// it resolves to this service) and the virtual IP.
+func (b *builder) domains(svc *model.Service, port uint32, extra []string) []string {
+	names := []string{svc.Hostname}
+	suffix := ".svc." + b.snap.DomainSuffix
+	if strings.HasSuffix(svc.Hostname, suffix) {
+		nameNS := strings.TrimSuffix(svc.Hostname, suffix)
+		names = append(names, nameNS+".svc", nameNS)
+		if svc.Namespace == b.proxy.Namespace {
+			names = append(names, svc.Name)
+		}
+	}
+	if svc.Address != "" {
+		names = append(names, svc.Address)
+	}
+	names = append(names, extra...)
+	out := make([]string, 0, 2*len(names))
+	p := ":" + strconv.FormatUint(uint64(port), 10)
+	for _, n := range names {
+		if host, _, found := strings.Cut(n, ":"); found {
+			n = host
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n, n+p)
+		}
+	}
+	return out
+}
+
+// serviceRoutes are the routes of a service's virtual host: the HTTP routes of every VirtualService
+// for it that the proxy sees (oldest first, as Istio merges them), then the default route, unless a
+// VirtualService route already catches everything.
+func (b *builder) serviceRoutes(svc *model.Service, port model.Port) []*routev3.Route {
+	var routes []*routev3.Route
+	for _, vs := range b.snap.VirtualServicesFor(svc.Hostname) {
+		if !b.appliesToMesh(vs) {
+			continue
+		}
+		for i, hr := range vs.Spec.HTTP {
+			routes = append(routes, b.httpRoute(vs, i, hr, port.Port)...)
+		}
+	}
+	if len(routes) > 0 && catchesAll(routes[len(routes)-1]) {
+		return routes
+	}
+	return append(routes, b.defaultRoute(svc, port))
+}
+
+// appliesToMesh says whether a VirtualService is for this sidecar: exported to its namespace and
+// bound to the mesh (no gateways, or "mesh" among them).
+func (b *builder) appliesToMesh(vs *model.VirtualService) bool {
+	if !model.ExportedTo(vs.Spec.ExportTo, vs.Namespace, b.proxy.Namespace) {
+		return false
+	}
+	return len(vs.Spec.Gateways) == 0 || slices.Contains(vs.Spec.Gateways, "mesh")
+}
+
+func (b *builder) defaultRoute(svc *model.Service, port model.Port) *routev3.Route {
+	cluster := ClusterName(port.Port, "", svc.Hostname)
+	action := &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster}}
+	b.routeDefaults(action)
+	if hp := b.hashPolicy(svc, port.Port, ""); hp != nil {
+		action.HashPolicy = hp
+	}
+	return &routev3.Route{
+		Name:   "default",
+		Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
+		Action: &routev3.Route_Route{Route: action},
+	}
+}
+
+// catchesAll says whether a route matches every request, so nothing after it is reachable.
+func catchesAll(r *routev3.Route) bool {
+	m := r.GetMatch()
+	return m.GetPrefix() == "/" && len(m.GetHeaders()) == 0 && len(m.GetQueryParameters()) == 0 && m.GetRuntimeFraction() == nil
+}

@@ -1,0 +1,109 @@
+// Package translate turns a model snapshot into the Envoy resources one proxy needs. Every function
+// here is pure: the same snapshot and proxy give the same resources, sorted by name, so that resource
+// versions can be content hashes and an unchanged input never causes a push.
+package translate
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/minipilot/minipilot/model"
+)
+
+// Resources are the xDS resources of one proxy, each list sorted by name.
+type Resources struct {
+	Clusters  []*clusterv3.Cluster
+	Endpoints []*endpointv3.ClusterLoadAssignment
+	Listeners []*listenerv3.Listener
+	Routes    []*routev3.RouteConfiguration
+	// Warnings say what was left out or is probably wrong (an unknown destination, a resource that
+	// failed validation), for logs and the debug endpoints.
+	Warnings []string
+}
+
+// builder carries what a translation needs and collects warnings.
+type builder struct {
+	snap     *model.Snapshot
+	proxy    *model.Proxy
+	services []*model.Service // the services visible to the proxy, sorted by hostname
+	eds      []edsTarget      // the EDS clusters built so far
+	warnings []string
+}
+
+func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
+	b := &builder{snap: snap, proxy: proxy}
+	for _, svc := range snap.Services {
+		if svc.VisibleTo(proxy.Namespace) {
+			b.services = append(b.services, svc)
+		}
+	}
+	return b
+}
+
+func (b *builder) warnf(format string, args ...any) {
+	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
+}
+
+// ForProxy translates the snapshot for one proxy: the full outbound config of an Envoy sidecar, or,
+// for a proxyless gRPC client, the API listeners it asked for and what they lead to.
+func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
+	b := newBuilder(snap, proxy)
+	var r Resources
+	if proxy.Proxyless {
+		r = b.proxyless(listenerNames)
+	} else {
+		r.Clusters = b.clusters()
+		r.Endpoints = b.endpoints()
+		r.Listeners = b.listeners()
+		r.Routes = b.routeConfigs()
+	}
+	r.Warnings = b.warnings
+	r.validate()
+	r.sort()
+	return &r
+}
+
+func (r *Resources) sort() {
+	slices.SortFunc(r.Clusters, func(a, b *clusterv3.Cluster) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(r.Endpoints, func(a, b *endpointv3.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
+	slices.SortFunc(r.Listeners, func(a, b *listenerv3.Listener) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(r.Routes, func(a, b *routev3.RouteConfiguration) int { return cmp.Compare(a.Name, b.Name) })
+}
+
+// validate drops every resource that Envoy would refuse (ValidateAll is the proto's own rules, the
+// ones Envoy checks on receipt), so that one bad resource never costs a proxy its whole update.
+func (r *Resources) validate() {
+	r.Clusters = keepValid(r, "cluster", r.Clusters, (*clusterv3.Cluster).GetName)
+	r.Endpoints = keepValid(r, "endpoints", r.Endpoints, (*endpointv3.ClusterLoadAssignment).GetClusterName)
+	r.Listeners = keepValid(r, "listener", r.Listeners, (*listenerv3.Listener).GetName)
+	r.Routes = keepValid(r, "route", r.Routes, (*routev3.RouteConfiguration).GetName)
+}
+
+type validatable interface {
+	proto.Message
+	ValidateAll() error
+}
+
+func keepValid[T validatable](r *Resources, kind string, in []T, name func(T) string) []T {
+	out := in[:0]
+	for _, res := range in {
+		if err := res.ValidateAll(); err != nil {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s left out: it fails validation: %v", kind, name(res), err))
+			continue
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// ClusterName is Istio's name for an outbound cluster: "outbound|<port>|<subset>|<host>".
+func ClusterName(port uint32, subset, host string) string {
+	return fmt.Sprintf("outbound|%d|%s|%s", port, subset, host)
+}
