@@ -24,7 +24,7 @@ func (b *builder) proxyless(listenerNames []string) Resources {
 	for _, name := range slices.Compact(names) {
 		svc, port, ok := b.resolveListenerName(name)
 		if !ok {
-			b.warnf("listener %q: no service with that name and port is visible to %s", name, b.proxy.ID)
+			b.warnf("listener %q: no service with that name and port is visible from namespace %s", name, b.proxy.Namespace)
 			continue
 		}
 		hcm := httpConnectionManager(name, name)

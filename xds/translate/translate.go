@@ -107,3 +107,16 @@ func keepValid[T validatable](r *Resources, kind string, in []T, name func(T) st
 func ClusterName(port uint32, subset, host string) string {
 	return fmt.Sprintf("outbound|%d|%s|%s", port, subset, host)
 }
+
+// CacheKey says which proxies get the same translation of a snapshot: it covers every proxy field
+// the translator reads, and nothing else, so proxies with equal keys may share one result.
+func CacheKey(p *model.Proxy, listenerNames []string) string {
+	labels := make([]string, 0, len(p.Labels))
+	for k, v := range p.Labels {
+		labels = append(labels, k+"="+v)
+	}
+	slices.Sort(labels)
+	names := slices.Clone(listenerNames)
+	slices.Sort(names)
+	return fmt.Sprintf("%s|%s|%t|%s|%q|%q", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, labels, names)
+}

@@ -1,0 +1,266 @@
+// Package adsc is an ADS client that behaves like Envoy at the protocol level: it subscribes to all
+// clusters and listeners, asks for the endpoints of EDS clusters and the routes listeners name, starts
+// listening only once its clusters are warm, validates every resource as Envoy does, and ACKs or NACKs
+// each response with its nonce. Tests use it to check ordering and NACK handling; the load tool uses
+// it to stand in for many sidecars.
+package adsc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	statuspb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// Response is one discovery response as the client received it.
+type Response struct {
+	TypeURL string
+	Version string
+	Nonce   string
+	Names   []string
+	// Err is why the client NACKed it; nil when it ACKed.
+	Err error
+}
+
+// Options configure a client.
+type Options struct {
+	NodeID   string
+	Metadata map[string]any
+	// Reject, when set, is asked about every response after validation; an error NACKs it.
+	Reject func(typeURL string, resources []proto.Message) error
+}
+
+// Client is one ADS stream.
+type Client struct {
+	opts   Options
+	stream discoveryv3.AggregatedDiscoveryService_StreamAggregatedResourcesClient
+	node   *corev3.Node
+
+	responses chan Response
+
+	mu        sync.Mutex
+	resources map[string]map[string]proto.Message // type → name → resource, as accepted
+	versions  map[string]string                   // type → accepted version
+	requested map[string][]string                 // type → names last asked for
+	listening bool                                // LDS has been requested (after warming)
+}
+
+// Dial opens an ADS stream on conn and sends the first CDS request.
+func Dial(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Client, error) {
+	meta, err := structpb.NewStruct(opts.Metadata)
+	if err != nil {
+		return nil, fmt.Errorf("node metadata: %w", err)
+	}
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		opts:      opts,
+		stream:    stream,
+		node:      &corev3.Node{Id: opts.NodeID, Metadata: meta, UserAgentName: "envoy"},
+		responses: make(chan Response, 1024),
+		resources: map[string]map[string]proto.Message{},
+		versions:  map[string]string{},
+		requested: map[string][]string{},
+	}
+	if err := c.send(resourcev3.ClusterType, nil, "", "", nil); err != nil {
+		return nil, err
+	}
+	go c.receive()
+	return c, nil
+}
+
+// Responses delivers every response in the order received; it is closed when the stream ends.
+func (c *Client) Responses() <-chan Response { return c.responses }
+
+// Resources returns the accepted resources of a type, by name.
+func (c *Client) Resources(typeURL string) map[string]proto.Message {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[string]proto.Message, len(c.resources[typeURL]))
+	for k, v := range c.resources[typeURL] {
+		out[k] = v
+	}
+	return out
+}
+
+// Close ends the stream.
+func (c *Client) Close() error { return c.stream.CloseSend() }
+
+func (c *Client) send(typeURL string, names []string, version, nonce string, nackErr error) error {
+	req := &discoveryv3.DiscoveryRequest{
+		Node: c.node, TypeUrl: typeURL, ResourceNames: names, VersionInfo: version, ResponseNonce: nonce,
+	}
+	if nackErr != nil {
+		req.ErrorDetail = &statuspb.Status{Code: 3, Message: nackErr.Error()}
+	}
+	return c.stream.Send(req)
+}
+
+func (c *Client) receive() {
+	defer close(c.responses)
+	for {
+		resp, err := c.stream.Recv()
+		if err != nil {
+			return
+		}
+		if err := c.handle(resp); err != nil {
+			return
+		}
+	}
+}
+
+// handle validates a response, ACKs or NACKs it, and asks for what it leads to, as Envoy would.
+func (c *Client) handle(resp *discoveryv3.DiscoveryResponse) error {
+	t := resp.GetTypeUrl()
+	msgs, names, err := decode(resp)
+	if err == nil && c.opts.Reject != nil {
+		err = c.opts.Reject(t, msgs)
+	}
+	c.responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Err: err}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		// A NACK carries the last accepted version, so the server knows what the proxy still runs.
+		return c.send(t, c.requested[t], c.versions[t], resp.GetNonce(), err)
+	}
+	byName := map[string]proto.Message{}
+	for i, m := range msgs {
+		byName[names[i]] = m
+	}
+	c.resources[t], c.versions[t] = byName, resp.GetVersionInfo()
+	if err := c.send(t, c.requested[t], resp.GetVersionInfo(), resp.GetNonce(), nil); err != nil {
+		return err
+	}
+	switch t {
+	case resourcev3.ClusterType:
+		if err := c.follow(resourcev3.EndpointType, edsClusters(msgs)); err != nil {
+			return err
+		}
+		if len(edsClusters(msgs)) == 0 {
+			return c.startListening()
+		}
+	case resourcev3.EndpointType:
+		if c.warm() {
+			return c.startListening()
+		}
+	case resourcev3.ListenerType:
+		return c.follow(resourcev3.RouteType, routeNames(msgs))
+	}
+	return nil
+}
+
+// follow subscribes to the named resources of a type when the set changed.
+func (c *Client) follow(typeURL string, names []string) error {
+	if slices.Equal(names, c.requested[typeURL]) {
+		return nil
+	}
+	c.requested[typeURL] = names
+	return c.send(typeURL, names, c.versions[typeURL], "", nil)
+}
+
+// warm says whether every EDS cluster has its endpoints, as Envoy requires before it asks for
+// listeners.
+func (c *Client) warm() bool {
+	for _, name := range c.requested[resourcev3.EndpointType] {
+		if _, ok := c.resources[resourcev3.EndpointType][name]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Client) startListening() error {
+	if c.listening {
+		return nil
+	}
+	c.listening = true
+	return c.send(resourcev3.ListenerType, nil, "", "", nil)
+}
+
+func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, error) {
+	var msgs []proto.Message
+	var names []string
+	var errs []error
+	for _, a := range resp.GetResources() {
+		m, err := a.UnmarshalNew()
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if v, ok := m.(interface{ ValidateAll() error }); ok {
+			if err := v.ValidateAll(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		msgs = append(msgs, m)
+		names = append(names, resourceName(m))
+	}
+	return msgs, names, errors.Join(errs...)
+}
+
+func resourceName(m proto.Message) string {
+	switch r := m.(type) {
+	case *clusterv3.Cluster:
+		return r.GetName()
+	case *endpointv3.ClusterLoadAssignment:
+		return r.GetClusterName()
+	case *listenerv3.Listener:
+		return r.GetName()
+	case *routev3.RouteConfiguration:
+		return r.GetName()
+	}
+	return ""
+}
+
+func edsClusters(msgs []proto.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		if c, ok := m.(*clusterv3.Cluster); ok && c.GetType() == clusterv3.Cluster_EDS {
+			name := c.GetEdsClusterConfig().GetServiceName()
+			if name == "" {
+				name = c.GetName()
+			}
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func routeNames(msgs []proto.Message) []string {
+	var out []string
+	for _, m := range msgs {
+		l, ok := m.(*listenerv3.Listener)
+		if !ok {
+			continue
+		}
+		for _, fc := range l.GetFilterChains() {
+			for _, f := range fc.GetFilters() {
+				hcm := &hcmv3.HttpConnectionManager{}
+				if f.GetTypedConfig().UnmarshalTo(hcm) == nil && hcm.GetRds() != nil {
+					out = append(out, hcm.GetRds().GetRouteConfigName())
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}

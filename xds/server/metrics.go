@@ -1,0 +1,41 @@
+package server
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the server's Prometheus metrics.
+type Metrics struct {
+	pushes      *prometheus.CounterVec
+	nacks       *prometheus.CounterVec
+	proxies     prometheus.Gauge
+	convergence *prometheus.HistogramVec
+	pushTime    prometheus.Histogram
+}
+
+// NewMetrics creates the metrics and registers them with reg (none when reg is nil).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		pushes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minipilot_xds_pushes_total", Help: "xDS responses sent, by type (cds, eds, lds, rds).",
+		}, []string{"type"}),
+		nacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minipilot_xds_nacks_total", Help: "xDS responses a proxy rejected, by type.",
+		}, []string{"type"}),
+		proxies: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "minipilot_xds_connected_proxies", Help: "Proxies with at least one open xDS stream.",
+		}),
+		convergence: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "minipilot_xds_convergence_seconds",
+			Help:    "Time from a model change being seen to a proxy acknowledging the config that carries it, by type.",
+			Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"type"}),
+		pushTime: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "minipilot_xds_push_duration_seconds",
+			Help:    "Time to translate and publish one model snapshot to every connected proxy.",
+			Buckets: prometheus.ExponentialBuckets(.001, 2, 15),
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime)
+	}
+	return m
+}

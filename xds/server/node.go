@@ -1,0 +1,44 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+
+	"github.com/minipilot/minipilot/model"
+)
+
+// proxyFromNode reads what the translator needs from an xDS node: the Istio node ID, and the metadata
+// Istio's bootstraps carry (GENERATOR, LABELS, INTERCEPTION_MODE). A gRPC client is recognised by
+// GENERATOR "grpc" or by the user agent gRPC's xDS client sends.
+func proxyFromNode(node *corev3.Node) (*model.Proxy, error) {
+	if node == nil || node.GetId() == "" {
+		return nil, fmt.Errorf("the first request of a stream must carry a node with an ID")
+	}
+	proxy, err := model.ParseNodeID(node.GetId())
+	if err != nil {
+		return nil, err
+	}
+	meta := node.GetMetadata().GetFields()
+	proxy.Proxyless = meta["GENERATOR"].GetStringValue() == "grpc" ||
+		strings.HasPrefix(strings.ToLower(node.GetUserAgentName()), "grpc")
+	if labels := meta["LABELS"].GetStructValue(); labels != nil {
+		proxy.Labels = map[string]string{}
+		for k, v := range labels.GetFields() {
+			proxy.Labels[k] = v.GetStringValue()
+		}
+	}
+	if ns := meta["NAMESPACE"].GetStringValue(); ns != "" {
+		proxy.Namespace = ns
+	}
+	switch mode := strings.ToUpper(meta["INTERCEPTION_MODE"].GetStringValue()); mode {
+	case "", model.InterceptionRedirect, "TPROXY":
+		proxy.InterceptionMode = model.InterceptionRedirect
+	case model.InterceptionNone:
+		proxy.InterceptionMode = model.InterceptionNone
+	default:
+		return nil, fmt.Errorf("node %q: metadata INTERCEPTION_MODE %q is not REDIRECT, TPROXY or NONE", node.GetId(), mode)
+	}
+	return proxy, nil
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"sync"
+
+	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/translate"
+)
+
+// translation is one translation, hashed into sets, ready to be filtered per node.
+type translation struct {
+	sets     [numTypes]typeSet
+	warnings []string
+}
+
+// translationCache shares translations within one push: sidecars that differ in nothing the
+// translator reads (same namespace, labels, interception mode...) get the same resources, so a push
+// costs one translation per kind of proxy rather than one per proxy.
+type translationCache struct {
+	mu      sync.Mutex
+	entries map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	once sync.Once
+	tr   *translation
+}
+
+func newTranslationCache() *translationCache {
+	return &translationCache{entries: map[string]*cacheEntry{}}
+}
+
+func (c *translationCache) get(snap *model.Snapshot, proxy *model.Proxy, listeners []string) *translation {
+	key := translate.CacheKey(proxy, listeners)
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	if !ok {
+		e = &cacheEntry{}
+		c.entries[key] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		res := translate.ForProxy(snap, proxy, listeners)
+		e.tr = &translation{sets: desiredSets(res, snap.ChangedAt), warnings: res.Warnings}
+	})
+	return e.tr
+}
