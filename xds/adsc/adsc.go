@@ -56,6 +56,7 @@ type Client struct {
 	mu        sync.Mutex
 	resources map[string]map[string]proto.Message // type → name → resource, as accepted
 	versions  map[string]string                   // type → accepted version
+	nonces    map[string]string                   // type → nonce of the last response
 	requested map[string][]string                 // type → names last asked for
 	listening bool                                // LDS has been requested (after warming)
 }
@@ -77,6 +78,7 @@ func Dial(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Cl
 		responses: make(chan Response, 1024),
 		resources: map[string]map[string]proto.Message{},
 		versions:  map[string]string{},
+		nonces:    map[string]string{},
 		requested: map[string][]string{},
 	}
 	if err := c.send(resourcev3.ClusterType, nil, "", "", nil); err != nil {
@@ -133,10 +135,14 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse) error {
 	if err == nil && c.opts.Reject != nil {
 		err = c.opts.Reject(t, msgs)
 	}
-	c.responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Err: err}
+	// The response is reported once the client's state reflects it and its ACK or NACK is sent.
+	defer func() {
+		c.responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Err: err}
+	}()
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.nonces[t] = resp.GetNonce()
 	if err != nil {
 		// A NACK carries the last accepted version, so the server knows what the proxy still runs.
 		return c.send(t, c.requested[t], c.versions[t], resp.GetNonce(), err)
@@ -173,7 +179,9 @@ func (c *Client) follow(typeURL string, names []string) error {
 		return nil
 	}
 	c.requested[typeURL] = names
-	return c.send(typeURL, names, c.versions[typeURL], "", nil)
+	// Like Envoy, every request of a type carries the nonce of the last response of that type;
+	// the server drops one that does not as stale.
+	return c.send(typeURL, names, c.versions[typeURL], c.nonces[typeURL], nil)
 }
 
 // warm says whether every EDS cluster has its endpoints, as Envoy requires before it asks for

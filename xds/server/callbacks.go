@@ -61,10 +61,11 @@ func (s *Server) onStreamRequest(stream int64, req *discoveryv3.DiscoveryRequest
 	defer n.mu.Unlock()
 	st := n.streams[stream]
 	now := s.opts.Clock.Now()
-	if nonce := req.GetResponseNonce(); nonce != "" {
-		if nonce != st.sentNonce[t] {
-			return nil // a reply to an older response; the server ignores it too
-		}
+	nonce := req.GetResponseNonce()
+	if st.sentNonce[t] != "" && nonce != st.sentNonce[t] {
+		return nil // stale: go-control-plane drops it right after this callback, so must we
+	}
+	if nonce != "" {
 		ex := exchange{Version: n.sent[t].Version, Nonce: nonce, At: now}
 		if detail := req.GetErrorDetail(); detail != nil {
 			n.nack[t] = nackRecord{exchange: ex, Message: detail.GetMessage()}

@@ -20,6 +20,7 @@ import (
 	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	xdsserver "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -86,7 +87,9 @@ func New(store *model.Store, opts Options) *Server {
 // Register adds the ADS service (and the per-type services, for clients that do not aggregate) to
 // a gRPC server. ctx ends the streams.
 func (s *Server) Register(ctx context.Context, g *grpc.Server) {
-	s.xds = xdsserver.NewServer(ctx, &fetchingCache{SnapshotCache: s.cache, fetch: s.fetch}, s.callbacks())
+	// WithOrderedADS matters: without it the library sends each type from its own channel, in
+	// whatever order a select picks, and CDS → EDS → LDS → RDS is lost.
+	s.xds = xdsserver.NewServer(ctx, &fetchingCache{SnapshotCache: s.cache, fetch: s.fetch}, s.callbacks(), sotw.WithOrderedADS())
 	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
 	clusterservice.RegisterClusterDiscoveryServiceServer(g, s.xds)
 	endpointservice.RegisterEndpointDiscoveryServiceServer(g, s.xds)
@@ -248,10 +251,12 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
-// zapLogger adapts zap to go-control-plane's logger; its chatter goes to debug.
+// zapLogger adapts zap to go-control-plane's logger. Its warnings go to debug too: the one it gives in
+// normal operation ("ADS mode: not responding") is for a watch this server is about to replace when a
+// client's subscription grows, which is expected and harmless.
 type zapLogger struct{ l *zap.SugaredLogger }
 
 func (z zapLogger) Debugf(format string, args ...any) { z.l.Debugf(format, args...) }
 func (z zapLogger) Infof(format string, args ...any)  { z.l.Debugf(format, args...) }
-func (z zapLogger) Warnf(format string, args ...any)  { z.l.Warnf(format, args...) }
+func (z zapLogger) Warnf(format string, args ...any)  { z.l.Debugf(format, args...) }
 func (z zapLogger) Errorf(format string, args ...any) { z.l.Errorf(format, args...) }
