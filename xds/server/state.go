@@ -1,10 +1,17 @@
 package server
 
 import (
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/translate"
 )
 
 // nodeState is everything the server knows of one connected node. Its lock orders the node's
@@ -96,8 +103,10 @@ func (n *nodeState) recentSet(t int, version string) (typeSet, bool) {
 }
 
 // next decides what to publish for each type: the desired set filtered to the subscription, except
-// that a set the node refused is not offered again (the last accepted one stays), and that an Envoy
-// gets LDS and RDS only once it holds the endpoints of new clusters (make-before-break).
+// that a set the node refused is not offered again (the last accepted one stays), and that changes
+// are made before they break anything: clusters still used by the routes a node runs stay until it
+// has taken routes that no longer use them, an Envoy gets LDS and RDS only once it holds the
+// endpoints of new clusters, and a gRPC client prepares new clusters before routes use them.
 func (n *nodeState) next(now time.Time, stageTimeout time.Duration) [numTypes]typeSet {
 	var out [numTypes]typeSet
 	for t := range numTypes {
@@ -108,24 +117,160 @@ func (n *nodeState) next(now time.Time, stageTimeout time.Duration) [numTypes]ty
 		out[t] = set
 	}
 	if n.proxy.Proxyless {
-		return out
+		n.warmUp(&out, now, stageTimeout)
 	}
-	// Envoy asks for the endpoints of the clusters it learns of; until it has them and has accepted
-	// them, the listeners and routes that lead to those clusters wait.
-	complete := out[eds].version == n.desired[eds].version
+	inUse := routeClusters(out[rds], n.ackedSet[rds])
+	out[cds] = retain(out[cds], n.published[cds], inUse)
+	out[eds] = retain(out[eds], n.published[eds], inUse)
+	if !n.proxy.Proxyless {
+		n.holdListeners(&out, now, stageTimeout)
+	}
+	return out
+}
+
+// holdListeners keeps an Envoy's LDS and RDS back until it has asked for, and accepted, the
+// endpoints of every EDS cluster: Envoy asks for the endpoints of the clusters it learns of, and
+// routes to a cluster without them fail.
+func (n *nodeState) holdListeners(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
+	complete := containsAll(out[eds].names, n.desired[eds].names)
 	acked := n.acked[eds].Version == out[eds].version
 	switch {
 	case len(n.desired[eds].names) == 0 || complete && acked:
 		n.staged = false
 	case n.staged && now.Sub(n.stagedAt) > stageTimeout:
 		n.staged = false // the node will not ask for some endpoints; do not hold everything else for it
-	case !complete || !acked:
-		if !n.staged {
-			n.staged, n.stagedAt = true, now
-		}
+	case !n.staged:
+		n.staged, n.stagedAt = true, now
 	}
 	if n.staged {
 		out[lds], out[rds] = n.published[lds], n.published[rds]
 	}
+}
+
+// routeClusters lists the clusters that the route configs of some sets lead to.
+func routeClusters(sets ...typeSet) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range sets {
+		for _, item := range s.items {
+			for _, c := range translate.RouteClusters(item.(*routev3.RouteConfiguration)) {
+				out[c] = true
+			}
+		}
+	}
+	return out
+}
+
+// retain adds to cur the resources of prev that cur lacks but routes still use.
+func retain(cur, prev typeSet, inUse map[string]bool) typeSet {
+	have := map[string]bool{}
+	for _, name := range cur.names {
+		have[name] = true
+	}
+	var extra []int
+	for i, name := range prev.names {
+		if !have[name] && inUse[name] {
+			extra = append(extra, i)
+		}
+	}
+	if len(extra) == 0 {
+		return cur
+	}
+	names, items := slices.Clone(cur.names), slices.Clone(cur.items)
+	for _, i := range extra {
+		names, items = append(names, prev.names[i]), append(items, prev.items[i])
+	}
+	sortByName(names, items)
+	return newTypeSet(names, items, cur.changedAt)
+}
+
+func containsAll(have, want []string) bool {
+	set := map[string]bool{}
+	for _, h := range have {
+		set[h] = true
+	}
+	for _, w := range want {
+		if !set[w] {
+			return false
+		}
+	}
+	return true
+}
+
+func sortByName(names []string, items []types.Resource) {
+	idx := make([]int, len(names))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.Slice(idx, func(a, b int) bool { return names[idx[a]] < names[idx[b]] })
+	sortedNames, sortedItems := make([]string, len(names)), make([]types.Resource, len(items))
+	for to, from := range idx {
+		sortedNames[to], sortedItems[to] = names[from], items[from]
+	}
+	copy(names, sortedNames)
+	copy(items, sortedItems)
+}
+
+// warmUp is make-before-break for gRPC clients: while routes would lead to clusters the client has not
+// accepted (with their endpoints) yet, it keeps the routes it has and adds a route that matches nothing
+// but names the new clusters, so that the client prepares them first.
+func (n *nodeState) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
+	have := map[string]bool{}
+	for _, name := range n.ackedSet[cds].names {
+		have[name] = true
+	}
+	edsClusters := map[string]bool{}
+	for _, name := range n.desired[eds].names {
+		edsClusters[name] = true
+	}
+	accepted := map[string]bool{}
+	for _, name := range n.ackedSet[eds].names {
+		accepted[name] = true
+	}
+	ready := func(cluster string) bool { return have[cluster] && (!edsClusters[cluster] || accepted[cluster]) }
+
+	published := map[string]types.Resource{}
+	for i, name := range n.published[rds].names {
+		published[name] = n.published[rds].items[i]
+	}
+	var names []string
+	var items []types.Resource
+	warming := false
+	for i, name := range out[rds].names {
+		rc := out[rds].items[i].(*routev3.RouteConfiguration)
+		old, ok := published[name]
+		var missing []string
+		for _, c := range translate.RouteClusters(rc) {
+			if !ready(c) {
+				missing = append(missing, c)
+			}
+		}
+		if !ok || len(missing) == 0 {
+			names, items = append(names, name), append(items, rc)
+			continue // a new route config has no traffic to protect yet
+		}
+		warming = true
+		names = append(names, name)
+		items = append(items, translate.WithWarmupRoute(stripWarmup(old.(*routev3.RouteConfiguration)), missing))
+	}
+	switch {
+	case !warming:
+		n.staged = false
+	case n.staged && now.Sub(n.stagedAt) > stageTimeout:
+		n.staged = false // the client will not take the clusters; give it the routes anyway
+	default:
+		if !n.staged {
+			n.staged, n.stagedAt = true, now
+		}
+		out[rds] = newTypeSet(names, items, out[rds].changedAt)
+	}
+}
+
+// stripWarmup removes an earlier warm-up route, so that warm-ups do not pile up.
+func stripWarmup(rc *routev3.RouteConfiguration) *routev3.RouteConfiguration {
+	if len(rc.VirtualHosts) == 0 || len(rc.VirtualHosts[0].Routes) == 0 || rc.VirtualHosts[0].Routes[0].Name != translate.WarmupRouteName {
+		return rc
+	}
+	out := proto.Clone(rc).(*routev3.RouteConfiguration)
+	out.VirtualHosts[0].Routes = out.VirtualHosts[0].Routes[1:]
 	return out
 }

@@ -66,9 +66,11 @@ func loadAssignment(cluster string, eps []*model.Endpoint) *endpointv3.ClusterLo
 	slices.SortFunc(localities, func(a, b model.Locality) int { return cmp.Compare(a.String(), b.String()) })
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: cluster, Endpoints: []*endpointv3.LocalityLbEndpoints{}}
 	for _, l := range localities {
-		lle := &endpointv3.LocalityLbEndpoints{LbEndpoints: byLocality[l], LoadBalancingWeight: wrapperspb.UInt32(uint32(len(byLocality[l])))}
-		if !l.IsZero() {
-			lle.Locality = &corev3.Locality{Region: l.Region, Zone: l.Zone, SubZone: l.SubZone}
+		// The locality is always set, if only empty: gRPC refuses a group without one.
+		lle := &endpointv3.LocalityLbEndpoints{
+			Locality:            &corev3.Locality{Region: l.Region, Zone: l.Zone, SubZone: l.SubZone},
+			LbEndpoints:         byLocality[l],
+			LoadBalancingWeight: wrapperspb.UInt32(uint32(len(byLocality[l]))),
 		}
 		cla.Endpoints = append(cla.Endpoints, lle)
 	}

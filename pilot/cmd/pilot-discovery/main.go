@@ -1,0 +1,44 @@
+// Command pilot-discovery is minipilot's control plane: it serves Envoy sidecars and proxyless gRPC
+// clients over xDS from Kubernetes-style manifests.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/minipilot/minipilot/pilot"
+)
+
+func main() {
+	fs := flag.NewFlagSet("pilot-discovery", flag.ExitOnError)
+	cfg := pilot.BindFlags(fs)
+	_ = fs.Parse(os.Args[1:])
+
+	level, err := zapcore.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pilot-discovery: --log-level: %v\n", err)
+		os.Exit(2)
+	}
+	zc := zap.NewProductionConfig()
+	zc.Level = zap.NewAtomicLevelAt(level)
+	log, err := zc.Build()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "pilot-discovery: %v\n", err)
+		os.Exit(1)
+	}
+	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := pilot.Run(ctx, cfg, log); err != nil {
+		log.Error("pilot-discovery failed", zap.Error(err))
+		os.Exit(1)
+	}
+}

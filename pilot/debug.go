@@ -1,0 +1,135 @@
+package pilot
+
+import (
+	"encoding/json"
+	"net/http"
+
+	xdsserver "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/server"
+
+	// The config dump holds Anys of every extension the translator uses; linking their packages in
+	// lets protojson print them.
+	_ "github.com/minipilot/minipilot/xds/translate"
+)
+
+// debugHandlers serves the operator's view: what each proxy was sent and whether it took it, what the
+// model holds, which rules are in force or were refused, health, metrics and REST xDS.
+type debugHandlers struct {
+	store    *model.Store
+	xds      *server.Server
+	registry *prometheus.Registry
+	log      *zap.Logger
+}
+
+func (d *debugHandlers) mux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/config_dump", d.configDump)
+	mux.HandleFunc("GET /debug/syncz", d.syncz)
+	mux.HandleFunc("GET /debug/registryz", d.registryz)
+	mux.HandleFunc("GET /debug/configz", d.configz)
+	mux.HandleFunc("GET /readyz", d.readyz)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
+	// Envoy's REST-JSON polling: POST /v3/discovery:clusters (and endpoints, listeners, routes).
+	gateway := &xdsserver.HTTPGateway{Server: d.xds.XDS()}
+	mux.HandleFunc("POST /v3/{discovery}", func(w http.ResponseWriter, r *http.Request) {
+		body, code, err := gateway.ServeHTTP(r)
+		if err != nil {
+			http.Error(w, err.Error(), code)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(code)
+		_, _ = w.Write(body)
+	})
+	return mux
+}
+
+// configDump is Envoy's admin /config_dump for the proxy named by ?node= (or ?proxyID=, as istiod
+// takes it): what it was last sent.
+func (d *debugHandlers) configDump(w http.ResponseWriter, r *http.Request) {
+	id := r.URL.Query().Get("node")
+	if id == "" {
+		id = r.URL.Query().Get("proxyID")
+	}
+	if id == "" {
+		d.writeError(w, http.StatusBadRequest, "name the proxy with ?node=<node ID> (see /debug/syncz for the connected ones)")
+		return
+	}
+	dump, err := d.xds.ConfigDump(id)
+	if err != nil {
+		d.writeError(w, http.StatusNotFound, err.Error())
+		return
+	}
+	body, err := protojson.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(dump)
+	if err != nil {
+		d.writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(body)
+}
+
+func (d *debugHandlers) syncz(w http.ResponseWriter, _ *http.Request) {
+	d.writeJSON(w, d.xds.SyncStatus())
+}
+
+// registryEntry is a service with its endpoints, as /debug/registryz shows them.
+type registryEntry struct {
+	*model.Service
+	Endpoints map[string][]*model.Endpoint `json:"endpoints"` // by service port name
+}
+
+func (d *debugHandlers) registryz(w http.ResponseWriter, _ *http.Request) {
+	snap := d.store.Current()
+	out := make([]registryEntry, 0, len(snap.Services))
+	for _, svc := range snap.Services {
+		e := registryEntry{Service: svc, Endpoints: map[string][]*model.Endpoint{}}
+		for _, p := range svc.Ports {
+			e.Endpoints[p.Name] = snap.Endpoints(svc.Hostname, p)
+		}
+		out = append(out, e)
+	}
+	d.writeJSON(w, map[string]any{"generation": snap.Generation, "services": out})
+}
+
+func (d *debugHandlers) configz(w http.ResponseWriter, _ *http.Request) {
+	snap := d.store.Current()
+	d.writeJSON(w, map[string]any{
+		"generation":       snap.Generation,
+		"virtualServices":  snap.VirtualServices,
+		"destinationRules": snap.DestinationRules,
+		"gateways":         snap.Gateways,
+		"rejected":         snap.Rejections,
+	})
+}
+
+// readyz is 200 only once every model source has synced and proxies are being served.
+func (d *debugHandlers) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !d.xds.Ready() {
+		http.Error(w, "not ready: the config sources have not synced yet", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (d *debugHandlers) writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		d.log.Warn("writing a debug response", zap.Error(err))
+	}
+}
+
+func (d *debugHandlers) writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}

@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/xds"
+)
+
+// Backend is a real gRPC server that says who it is in every answer.
+type Backend struct {
+	Name string
+	Addr string // host:port it listens on
+}
+
+type namedService struct {
+	testgrpc.UnimplementedTestServiceServer
+	name string
+}
+
+func (s *namedService) UnaryCall(context.Context, *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	return &testgrpc.SimpleResponse{Hostname: s.name}, nil
+}
+
+// StartBackend serves grpc.testing.TestService on host (a loopback address such as 127.0.0.21) at a
+// free port; UnaryCall answers with the backend's name. It stops when the test ends.
+func StartBackend(t testing.TB, name, host string) Backend {
+	t.Helper()
+	lis, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		t.Fatalf("backend %s: %v", name, err)
+	}
+	s := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(s, &namedService{name: name})
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	return Backend{Name: name, Addr: lis.Addr().String()}
+}
+
+// Port is the port a backend listens on.
+func (b Backend) Port() string {
+	_, port, _ := net.SplitHostPort(b.Addr)
+	return port
+}
+
+// Host is the address a backend listens on.
+func (b Backend) Host() string {
+	host, _, _ := net.SplitHostPort(b.Addr)
+	return host
+}
+
+// XDSClient dials target ("xds:///reviews.default.svc.cluster.local:9080") with grpc-go's xDS client,
+// bootstrapped to the given xDS server as a proxyless node in namespace default.
+func XDSClient(t testing.TB, xdsAddr, nodeName, target string) testgrpc.TestServiceClient {
+	t.Helper()
+	bootstrap, err := json.Marshal(map[string]any{
+		"xds_servers": []any{map[string]any{
+			"server_uri":      xdsAddr,
+			"channel_creds":   []any{map[string]any{"type": "insecure"}},
+			"server_features": []string{"xds_v3"},
+		}},
+		"node": map[string]any{
+			"id":       fmt.Sprintf("sidecar~127.0.0.1~%s.default~default.svc.cluster.local", nodeName),
+			"metadata": map[string]any{"GENERATOR": "grpc"},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resolver, err := xds.NewXDSResolverWithConfigForTesting(bootstrap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(target, grpc.WithResolvers(resolver), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return testgrpc.NewTestServiceClient(conn)
+}
+
+// Tally counts which backend answered n RPCs (sent with the given headers) and how many failed.
+type Tally struct {
+	ByBackend map[string]int
+	Failed    int
+	LastError error
+}
+
+func (t Tally) String() string {
+	var parts []string
+	for name, n := range t.ByBackend {
+		parts = append(parts, fmt.Sprintf("%s=%d", name, n))
+	}
+	return fmt.Sprintf("%s failed=%d (last error: %v)", strings.Join(parts, " "), t.Failed, t.LastError)
+}
+
+// Count sends n RPCs one after another and tallies the answers.
+func Count(ctx context.Context, c testgrpc.TestServiceClient, n int, headers ...string) Tally {
+	tally := Tally{ByBackend: map[string]int{}}
+	if len(headers) > 0 {
+		ctx = metadata.AppendToOutgoingContext(ctx, headers...)
+	}
+	for range n {
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		resp, err := c.UnaryCall(rctx, &testgrpc.SimpleRequest{})
+		cancel()
+		if err != nil {
+			tally.Failed++
+			tally.LastError = err
+			continue
+		}
+		tally.ByBackend[resp.GetHostname()]++
+	}
+	return tally
+}

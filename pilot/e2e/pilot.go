@@ -1,0 +1,191 @@
+// Package e2e runs pilot-discovery as users do, as a built binary in its own process, and talks to it
+// with real clients: grpc-go's xDS client making RPCs to real backends, and plain HTTP for the debug
+// endpoints. The end-to-end tests of the file and Kubernetes adapters share it.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// Binary builds pilot-discovery once per test process and returns its path.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "minipilot-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "pilot-discovery")
+		cmd := exec.Command("go", "build", "-race", "-o", binary, "github.com/minipilot/minipilot/pilot/cmd/pilot-discovery")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("building pilot-discovery: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+// Pilot is a running pilot-discovery process.
+type Pilot struct {
+	GRPCAddr string
+	HTTPAddr string
+	cmd      *exec.Cmd
+	logs     *syncBuffer
+	args     []string
+	t        testing.TB
+	exited   chan struct{}
+}
+
+// StartPilot runs pilot-discovery with args (plus its listen addresses) and waits until /readyz
+// says it serves. It is stopped when the test ends; its log is printed if the test failed.
+func StartPilot(t testing.TB, args ...string) *Pilot {
+	t.Helper()
+	p := &Pilot{GRPCAddr: FreeAddr(t), HTTPAddr: FreeAddr(t), args: args, t: t}
+	p.start()
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			t.Logf("pilot-discovery log:\n%s", p.logs.String())
+		}
+	})
+	return p
+}
+
+func (p *Pilot) start() {
+	p.t.Helper()
+	args := append([]string{"--grpc-addr", p.GRPCAddr, "--http-addr", p.HTTPAddr, "--debounce", "20ms", "--debounce-max", "200ms"}, p.args...)
+	p.logs = &syncBuffer{}
+	p.cmd = exec.Command(Binary(p.t), args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		p.t.Fatal(err)
+	}
+	p.exited = make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	Eventually(p.t, 30*time.Second, "pilot-discovery to be ready", func() error {
+		select {
+		case <-p.exited:
+			p.t.Fatalf("pilot-discovery exited: %s", p.logs.String())
+		default:
+		}
+		_, err := p.Get("/readyz")
+		return err
+	})
+}
+
+// Stop ends the process gracefully (SIGTERM), or kills it after a grace period.
+func (p *Pilot) Stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+	}
+}
+
+// Restart stops the process and starts it again on the same addresses.
+func (p *Pilot) Restart() {
+	p.t.Helper()
+	p.Stop()
+	p.start()
+}
+
+// Logs is what the process has written so far.
+func (p *Pilot) Logs() string { return p.logs.String() }
+
+// Get fetches a path from the HTTP endpoint; an error for any status other than 200.
+func (p *Pilot) Get(path string) ([]byte, error) {
+	resp, err := http.Get("http://" + p.HTTPAddr + path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return body, fmt.Errorf("GET %s: %s: %s", path, resp.Status, bytes.TrimSpace(body))
+	}
+	return body, nil
+}
+
+// GetJSON fetches a path and decodes its JSON body into v.
+func (p *Pilot) GetJSON(path string, v any) error {
+	body, err := p.Get(path)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(body, v)
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Eventually retries f until it returns nil, failing the test with f's last error after timeout.
+func Eventually(t testing.TB, timeout time.Duration, what string, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a test's reads at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,101 @@
+package pilot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/keepalive"
+	"k8s.io/utils/clock"
+
+	"github.com/minipilot/minipilot/adapters/file"
+	"github.com/minipilot/minipilot/adapters/k8s"
+	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/server"
+)
+
+// Run serves until ctx ends, then shuts down gracefully.
+func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	clk := clock.RealClock{}
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	store := model.NewStore(cfg.DomainSuffix, clk.Now)
+	files := file.New(cfg.ConfigDir, k8s.Options{DomainSuffix: cfg.DomainSuffix}, log)
+	filesReg := store.Register("file", files)
+
+	xds := server.New(store, server.Options{
+		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, Clock: clk, Log: log, Metrics: server.NewMetrics(registry),
+	})
+	grpcServer := grpc.NewServer(
+		grpc.MaxConcurrentStreams(100000),
+		// Envoy pings every 5 minutes by default and more often when told to; allow it, as Istio does.
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 15 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+	)
+	xds.Register(ctx, grpcServer)
+
+	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listening for xDS on %s: %w", cfg.GRPCAddr, err)
+	}
+	httpLis, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		grpcLis.Close()
+		return fmt.Errorf("listening for HTTP on %s: %w", cfg.HTTPAddr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           (&debugHandlers{store: store, xds: xds, registry: registry, log: log}).mux(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()),
+		zap.String("configDir", cfg.ConfigDir))
+
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := files.Run(ctx, filesReg, clk); err != nil {
+			return fmt.Errorf("file adapter: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error { xds.Run(ctx); return nil })
+	g.Go(func() error { return grpcServer.Serve(grpcLis) })
+	g.Go(func() error {
+		if err := httpServer.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-ctx.Done()
+		log.Info("shutting down")
+		shutdown(grpcServer, httpServer, cfg.ShutdownGrace)
+		return nil
+	})
+	return g.Wait()
+}
+
+// shutdown lets open streams and requests finish for up to grace, then closes what is left.
+func shutdown(g *grpc.Server, h *http.Server, grace time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	stopped := make(chan struct{})
+	go func() { g.GracefulStop(); close(stopped) }()
+	_ = h.Shutdown(ctx)
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		g.Stop()
+	}
+}

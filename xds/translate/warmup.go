@@ -1,0 +1,50 @@
+package translate
+
+import (
+	"slices"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+)
+
+// WarmupRouteName names the route WithWarmupRoute adds.
+const WarmupRouteName = "minipilot-warmup"
+
+// RouteClusters lists, sorted, the clusters a route configuration sends traffic to.
+func RouteClusters(rc *routev3.RouteConfiguration) []string {
+	out := referencedClusters([]*routev3.RouteConfiguration{rc})
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// WithWarmupRoute returns a copy of rc with one more route that matches no request (a 0% runtime
+// fraction) and leads to clusters. A gRPC client that receives it subscribes to those clusters and
+// builds their load balancers while its traffic still follows the old routes; once it has them, the
+// routes that really use them can follow without a failed RPC. (gRPC switches routes before a newly
+// named cluster has a picker, and fails the RPCs that land in between.)
+func WithWarmupRoute(rc *routev3.RouteConfiguration, clusters []string) *routev3.RouteConfiguration {
+	out := proto.Clone(rc).(*routev3.RouteConfiguration)
+	if len(out.VirtualHosts) == 0 || len(clusters) == 0 {
+		return out
+	}
+	wc := &routev3.WeightedCluster{}
+	for _, c := range clusters {
+		wc.Clusters = append(wc.Clusters, &routev3.WeightedCluster_ClusterWeight{Name: c, Weight: wrapperspb.UInt32(1)})
+	}
+	never := &routev3.RouteMatch{
+		PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"},
+		RuntimeFraction: &corev3.RuntimeFractionalPercent{
+			DefaultValue: &typev3.FractionalPercent{Numerator: 0, Denominator: typev3.FractionalPercent_HUNDRED},
+		},
+	}
+	vh := out.VirtualHosts[0]
+	vh.Routes = append([]*routev3.Route{{
+		Name:   WarmupRouteName,
+		Match:  never,
+		Action: &routev3.Route_Route{Route: &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}}},
+	}}, vh.Routes...)
+	return out
+}
