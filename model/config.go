@@ -26,7 +26,7 @@ type Meta struct {
 	Source            string    `json:"source,omitempty"`
 	ResourceVersion   string    `json:"resourceVersion,omitempty"`
 	Generation        int64     `json:"generation,omitempty"`
-	CreationTimestamp time.Time `json:"creationTimestamp,omitempty"`
+	CreationTimestamp time.Time `json:"creationTimestamp,omitzero"`
 }
 
 // Key is "Kind/namespace/name", unique within a snapshot.

@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 v1 Endpoints are read on purpose: Services without a selector list external addresses there.
+
 package file
 
 import (
@@ -154,7 +156,7 @@ func parseDocument(file, source string, doc []byte) ([]*object, []docError) {
 		return fail("unknown kind %s %s (supported: %s)", h.APIVersion, h.Kind, supportedKinds)
 	}
 	if err := k8s.DecodeStrict(js, target, ""); err != nil {
-		return fail("%v", strings.TrimPrefix(err.Error(), ": "))
+		return fail("%v", err)
 	}
 	setDefaultNamespace(target, h.Metadata.Namespace)
 	return []*object{o}, nil
@@ -181,7 +183,7 @@ type istioObject struct {
 func decodeIstio(meta model.Meta, js []byte) (model.Config, error) {
 	var obj istioObject
 	if err := k8s.DecodeStrict(js, &obj, ""); err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "."))
+		return nil, err
 	}
 	meta.CreationTimestamp = obj.Metadata.CreationTimestamp.Time
 	meta.Generation = obj.Metadata.Generation

@@ -18,7 +18,7 @@ func DecodeStrict(data []byte, out any, root string) error {
 		return fmt.Errorf("%s: %w", root, err)
 	}
 	if p := unknownField(generic, reflect.TypeOf(out), root); p != "" {
-		return fmt.Errorf("%s: unknown field", p)
+		return fmt.Errorf("%s: unknown field", strings.TrimPrefix(p, "."))
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		var te *json.UnmarshalTypeError

@@ -13,6 +13,8 @@ import (
 	"github.com/minipilot/minipilot/model"
 )
 
+//lint:file-ignore SA1019 v1 Endpoints are read on purpose: Services without a selector list external addresses there.
+
 // Objects is the Kubernetes state of one cluster (or one directory of manifests).
 type Objects struct {
 	Services       []*corev1.Service
