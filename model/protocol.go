@@ -60,7 +60,11 @@ func ProtocolForPort(appProtocol *string, portName, l4Protocol string) Protocol 
 			return p
 		}
 	}
-	prefix, _, _ := strings.Cut(portName, "-")
+	lower := strings.ToLower(portName)
+	if lower == "grpc-web" || strings.HasPrefix(lower, "grpc-web-") { // the one prefix with a dash in it
+		return ProtocolGRPCWeb
+	}
+	prefix, _, _ := strings.Cut(lower, "-")
 	if p := ParseProtocol(prefix); p != ProtocolUnsupported && p != ProtocolUDP {
 		return p
 	}

@@ -1,0 +1,55 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	xdsserver "github.com/envoyproxy/go-control-plane/pkg/server/v3"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc"
+
+	"github.com/minipilot/minipilot/adapters/memory"
+	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/server"
+)
+
+// TestRESTPolling: Envoy's REST-JSON polling gets the same clusters, and a 304 once it has them.
+func TestRESTPolling(t *testing.T) {
+	store := model.NewStore("cluster.local", time.Now)
+	memory.New(store, "test").Replace(bookinfo())
+	srv := server.New(store, server.Options{Log: zaptest.NewLogger(t)})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	srv.Register(ctx, grpc.NewServer())
+	go srv.Run(ctx)
+	waitFor(t, "the server to sync", srv.Ready)
+	gw := &xdsserver.HTTPGateway{Server: srv.XDS()}
+
+	poll := func(version string) (int, map[string]any) {
+		body, _ := json.Marshal(map[string]any{"node": map[string]any{"id": sidecarID}, "version_info": version})
+		req := httptest.NewRequest(http.MethodPost, "/v3/discovery:clusters", bytes.NewReader(body))
+		out, code, err := gw.ServeHTTP(req)
+		if err != nil {
+			t.Fatalf("poll: %v", err)
+		}
+		var resp map[string]any
+		if code == http.StatusOK {
+			if err := json.Unmarshal(out, &resp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return code, resp
+	}
+	code, resp := poll("")
+	if code != http.StatusOK || len(resp["resources"].([]any)) != 3 {
+		t.Fatalf("want 3 clusters (2 services and the passthrough), got %d %v", code, resp)
+	}
+	if code, _ := poll(resp["version_info"].(string)); code != http.StatusNotModified {
+		t.Fatalf("polling with the current version: got %d, want 304", code)
+	}
+}
