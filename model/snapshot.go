@@ -3,6 +3,7 @@ package model
 import (
 	"cmp"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -34,11 +35,18 @@ type Snapshot struct {
 	Gateways         []*Gateway         `json:"gateways"`
 	Rejections       []Rejection        `json:"rejections"`
 
-	byHost      map[string]*Service
-	endpoints   map[string]map[string][]*Endpoint // hostname → service port name → endpoints
-	vsByHost    map[string][]*VirtualService      // service hostname → rules naming it, oldest first
-	vsByName    map[string]*VirtualService        // namespace/name → rule, for delegation
-	drCandidate []*DestinationRule                // oldest first
+	byHost     map[string]*Service
+	endpoints  map[string]map[string][]*Endpoint // hostname → service port name → endpoints
+	vsByHost   map[string][]*VirtualService      // service hostname → rules naming it, oldest first
+	vsByName   map[string]*VirtualService        // namespace/name → rule, for delegation
+	drByHost   map[string][]hostRule             // exact host → rules, oldest first
+	drWildcard []hostRule                        // rules for wildcard hosts, oldest first
+}
+
+// hostRule is a DestinationRule with its host resolved to an FQDN (or a wildcard).
+type hostRule struct {
+	host string
+	dr   *DestinationRule
 }
 
 // NewSnapshot merges parts into a snapshot. A service seen in several parts (clusters) is one service
@@ -52,6 +60,7 @@ func NewSnapshot(domainSuffix string, generation uint64, changedAt time.Time, pa
 		endpoints:    map[string]map[string][]*Endpoint{},
 		vsByHost:     map[string][]*VirtualService{},
 		vsByName:     map[string]*VirtualService{},
+		drByHost:     map[string][]hostRule{},
 	}
 	for _, p := range parts {
 		for _, svc := range p.Services {
@@ -121,14 +130,27 @@ func (s *Snapshot) index() {
 		s.vsByName[vs.Namespace+"/"+vs.Name] = vs
 		for _, h := range vs.Spec.Hosts {
 			host := ResolveShortName(h, vs.Namespace, s.DomainSuffix)
-			for _, svc := range s.Services {
+			if !strings.HasPrefix(host, "*") {
+				if s.byHost[host] != nil && !slices.Contains(s.vsByHost[host], vs) {
+					s.vsByHost[host] = append(s.vsByHost[host], vs)
+				}
+				continue
+			}
+			for _, svc := range s.Services { // a wildcard: every service it covers
 				if HostMatches(host, svc.Hostname) && !slices.Contains(s.vsByHost[svc.Hostname], vs) {
 					s.vsByHost[svc.Hostname] = append(s.vsByHost[svc.Hostname], vs)
 				}
 			}
 		}
 	}
-	s.drCandidate = s.DestinationRules
+	for _, dr := range s.DestinationRules {
+		r := hostRule{host: ResolveShortName(dr.Spec.Host, dr.Namespace, s.DomainSuffix), dr: dr}
+		if strings.HasPrefix(r.host, "*") {
+			s.drWildcard = append(s.drWildcard, r)
+		} else {
+			s.drByHost[r.host] = append(s.drByHost[r.host], r)
+		}
+	}
 }
 
 func compareEndpoints(a, b *Endpoint) int {
@@ -158,29 +180,36 @@ func (s *Snapshot) VirtualService(namespace, name string) *VirtualService {
 func (s *Snapshot) DestinationRuleFor(proxyNamespace string, svc *Service) *DestinationRule {
 	var best *DestinationRule
 	bestRank := 0
-	for _, dr := range s.drCandidate {
-		host := ResolveShortName(dr.Spec.Host, dr.Namespace, s.DomainSuffix)
-		if !HostMatches(host, svc.Hostname) || !ExportedTo(dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
-			continue
-		}
-		if dr.Spec.WorkloadSelector != nil && dr.Namespace != proxyNamespace {
-			continue
-		}
-		rank := 1
-		switch dr.Namespace {
-		case proxyNamespace:
-			rank = 5
-		case svc.Namespace:
-			rank = 3
-		}
-		if host == svc.Hostname {
-			rank++
-		}
-		if rank > bestRank { // strictly greater: among equals the oldest (first) wins
-			best, bestRank = dr, rank
+	for _, candidates := range [][]hostRule{s.drByHost[svc.Hostname], s.drWildcard} {
+		for _, r := range candidates {
+			if rank := drRank(r, svc, proxyNamespace); rank > bestRank { // among equals the oldest (first) wins
+				best, bestRank = r.dr, rank
+			}
 		}
 	}
 	return best
+}
+
+// drRank scores how well a DestinationRule fits; 0 means it does not apply.
+func drRank(r hostRule, svc *Service, proxyNamespace string) int {
+	dr, host := r.dr, r.host
+	if !HostMatches(host, svc.Hostname) || !ExportedTo(dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
+		return 0
+	}
+	if dr.Spec.WorkloadSelector != nil && dr.Namespace != proxyNamespace {
+		return 0
+	}
+	rank := 1
+	switch dr.Namespace {
+	case proxyNamespace:
+		rank = 5
+	case svc.Namespace:
+		rank = 3
+	}
+	if host == svc.Hostname {
+		rank++
+	}
+	return rank
 }
 
 // Add appends a config object to the part's list of its kind.

@@ -2,8 +2,13 @@ package networking
 
 // DestinationRule is the spec of a networking.istio.io DestinationRule.
 type DestinationRule struct {
-	Host             string            `json:"host,omitempty"`
-	TrafficPolicy    *TrafficPolicy    `json:"trafficPolicy,omitempty"`
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Host          string         `json:"host,omitempty"`
+	TrafficPolicy *TrafficPolicy `json:"trafficPolicy,omitempty"`
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=128
 	Subsets          []*Subset         `json:"subsets,omitempty"`
 	ExportTo         []string          `json:"exportTo,omitempty"`
 	WorkloadSelector *WorkloadSelector `json:"workloadSelector,omitempty"`
@@ -16,13 +21,14 @@ type WorkloadSelector struct {
 
 // TrafficPolicy shapes the traffic to a service, a subset or a port.
 type TrafficPolicy struct {
-	LoadBalancer      *LoadBalancerSettings   `json:"loadBalancer,omitempty"`
-	ConnectionPool    *ConnectionPoolSettings `json:"connectionPool,omitempty"`
-	OutlierDetection  *OutlierDetection       `json:"outlierDetection,omitempty"`
-	TLS               *ClientTLSSettings      `json:"tls,omitempty"`
-	PortLevelSettings []*PortTrafficPolicy    `json:"portLevelSettings,omitempty"`
-	Tunnel            *TunnelSettings         `json:"tunnel,omitempty"`
-	ProxyProtocol     *ProxyProtocol          `json:"proxyProtocol,omitempty"`
+	LoadBalancer     *LoadBalancerSettings   `json:"loadBalancer,omitempty"`
+	ConnectionPool   *ConnectionPoolSettings `json:"connectionPool,omitempty"`
+	OutlierDetection *OutlierDetection       `json:"outlierDetection,omitempty"`
+	TLS              *ClientTLSSettings      `json:"tls,omitempty"`
+	// +kubebuilder:validation:MaxItems=64
+	PortLevelSettings []*PortTrafficPolicy `json:"portLevelSettings,omitempty"`
+	Tunnel            *TunnelSettings      `json:"tunnel,omitempty"`
+	ProxyProtocol     *ProxyProtocol       `json:"proxyProtocol,omitempty"`
 }
 
 // PortTrafficPolicy overrides the traffic policy for one port.
@@ -39,6 +45,8 @@ type PortTrafficPolicy struct {
 type TunnelSettings struct {
 	Protocol   string `json:"protocol,omitempty"`
 	TargetHost string `json:"targetHost,omitempty"`
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
 	TargetPort uint32 `json:"targetPort,omitempty"`
 }
 
@@ -49,6 +57,8 @@ type ProxyProtocol struct {
 
 // Subset is a named group of endpoints selected by labels.
 type Subset struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
 	Name          string            `json:"name,omitempty"`
 	Labels        map[string]string `json:"labels,omitempty"`
 	TrafficPolicy *TrafficPolicy    `json:"trafficPolicy,omitempty"`
@@ -65,7 +75,9 @@ const (
 )
 
 // LoadBalancerSettings is a oneof: Simple or ConsistentHash.
+// +kubebuilder:validation:XValidation:rule=`(has(self.simple) ? 1 : 0) + (has(self.consistentHash) ? 1 : 0) <= 1`,message="only one of simple and consistentHash may be set"
 type LoadBalancerSettings struct {
+	// +kubebuilder:validation:Enum=UNSPECIFIED;LEAST_CONN;RANDOM;PASSTHROUGH;ROUND_ROBIN;LEAST_REQUEST
 	Simple             string                       `json:"simple,omitempty"`
 	ConsistentHash     *ConsistentHashLB            `json:"consistentHash,omitempty"`
 	LocalityLbSetting  *LocalityLoadBalancerSetting `json:"localityLbSetting,omitempty"`
@@ -73,6 +85,8 @@ type LoadBalancerSettings struct {
 }
 
 // ConsistentHashLB hashes on one request property (a oneof) with ring hash or Maglev.
+// +kubebuilder:validation:XValidation:rule=`(has(self.httpHeaderName) ? 1 : 0) + (has(self.httpCookie) ? 1 : 0) + (has(self.useSourceIp) ? 1 : 0) + (has(self.httpQueryParameterName) ? 1 : 0) <= 1`,message="only one of httpHeaderName, httpCookie, useSourceIp and httpQueryParameterName may be set"
+// +kubebuilder:validation:XValidation:rule=`(has(self.ringHash) ? 1 : 0) + (has(self.maglev) ? 1 : 0) <= 1`,message="only one of ringHash and maglev may be set"
 type ConsistentHashLB struct {
 	HTTPHeaderName         string      `json:"httpHeaderName,omitempty"`
 	HTTPCookie             *HTTPCookie `json:"httpCookie,omitempty"`
@@ -85,6 +99,8 @@ type ConsistentHashLB struct {
 
 // HTTPCookie names the cookie to hash on; with a TTL Envoy generates it when absent.
 type HTTPCookie struct {
+	// +required
+	// +kubebuilder:validation:MinLength=1
 	Name string    `json:"name,omitempty"`
 	Path string    `json:"path,omitempty"`
 	TTL  *Duration `json:"ttl,omitempty"`
@@ -101,6 +117,7 @@ type MagLev struct {
 }
 
 // LocalityLoadBalancerSetting distributes or fails over traffic between localities.
+// +kubebuilder:validation:XValidation:rule=`(has(self.distribute) ? 1 : 0) + (has(self.failover) ? 1 : 0) <= 1`,message="only one of distribute and failover may be set"
 type LocalityLoadBalancerSetting struct {
 	Distribute       []*LocalityDistribute `json:"distribute,omitempty"`
 	Failover         []*LocalityFailover   `json:"failover,omitempty"`
@@ -128,6 +145,7 @@ type ConnectionPoolSettings struct {
 
 // TCPSettings are TCP connection pool limits.
 type TCPSettings struct {
+	// +kubebuilder:validation:Minimum=0
 	MaxConnections        int32         `json:"maxConnections,omitempty"`
 	ConnectTimeout        *Duration     `json:"connectTimeout,omitempty"`
 	TCPKeepalive          *TCPKeepalive `json:"tcpKeepalive,omitempty"`
@@ -144,27 +162,38 @@ type TCPKeepalive struct {
 
 // HTTPSettings are HTTP connection pool limits.
 type HTTPSettings struct {
-	HTTP1MaxPendingRequests  int32     `json:"http1MaxPendingRequests,omitempty"`
-	HTTP2MaxRequests         int32     `json:"http2MaxRequests,omitempty"`
-	MaxRequestsPerConnection int32     `json:"maxRequestsPerConnection,omitempty"`
-	MaxRetries               int32     `json:"maxRetries,omitempty"`
-	IdleTimeout              *Duration `json:"idleTimeout,omitempty"`
-	H2UpgradePolicy          string    `json:"h2UpgradePolicy,omitempty"`
-	UseClientProtocol        bool      `json:"useClientProtocol,omitempty"`
-	MaxConcurrentStreams     int32     `json:"maxConcurrentStreams,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	HTTP1MaxPendingRequests int32 `json:"http1MaxPendingRequests,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	HTTP2MaxRequests int32 `json:"http2MaxRequests,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	MaxRequestsPerConnection int32 `json:"maxRequestsPerConnection,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	MaxRetries  int32     `json:"maxRetries,omitempty"`
+	IdleTimeout *Duration `json:"idleTimeout,omitempty"`
+	// +kubebuilder:validation:Enum=DEFAULT;DO_NOT_UPGRADE;UPGRADE
+	H2UpgradePolicy   string `json:"h2UpgradePolicy,omitempty"`
+	UseClientProtocol bool   `json:"useClientProtocol,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	MaxConcurrentStreams int32 `json:"maxConcurrentStreams,omitempty"`
 }
 
 // OutlierDetection ejects failing endpoints for a while.
 type OutlierDetection struct {
-	SplitExternalLocalOriginErrors bool      `json:"splitExternalLocalOriginErrors,omitempty"`
-	ConsecutiveLocalOriginFailures *uint32   `json:"consecutiveLocalOriginFailures,omitempty"`
-	ConsecutiveGatewayErrors       *uint32   `json:"consecutiveGatewayErrors,omitempty"`
-	Consecutive5xxErrors           *uint32   `json:"consecutive5xxErrors,omitempty"`
-	ConsecutiveErrors              int32     `json:"consecutiveErrors,omitempty"`
-	Interval                       *Duration `json:"interval,omitempty"`
-	BaseEjectionTime               *Duration `json:"baseEjectionTime,omitempty"`
-	MaxEjectionPercent             int32     `json:"maxEjectionPercent,omitempty"`
-	MinHealthPercent               int32     `json:"minHealthPercent,omitempty"`
+	SplitExternalLocalOriginErrors bool    `json:"splitExternalLocalOriginErrors,omitempty"`
+	ConsecutiveLocalOriginFailures *uint32 `json:"consecutiveLocalOriginFailures,omitempty"`
+	ConsecutiveGatewayErrors       *uint32 `json:"consecutiveGatewayErrors,omitempty"`
+	Consecutive5xxErrors           *uint32 `json:"consecutive5xxErrors,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	ConsecutiveErrors int32     `json:"consecutiveErrors,omitempty"`
+	Interval          *Duration `json:"interval,omitempty"`
+	BaseEjectionTime  *Duration `json:"baseEjectionTime,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	MaxEjectionPercent int32 `json:"maxEjectionPercent,omitempty"`
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	MinHealthPercent int32 `json:"minHealthPercent,omitempty"`
 }
 
 // Client TLS modes.
@@ -177,6 +206,7 @@ const (
 
 // ClientTLSSettings configures TLS to the upstream.
 type ClientTLSSettings struct {
+	// +kubebuilder:validation:Enum=DISABLE;SIMPLE;MUTUAL;ISTIO_MUTUAL
 	Mode               string   `json:"mode,omitempty"`
 	ClientCertificate  string   `json:"clientCertificate,omitempty"`
 	PrivateKey         string   `json:"privateKey,omitempty"`

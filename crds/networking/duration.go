@@ -10,6 +10,13 @@ import (
 //
 // Decoding never fails on a malformed duration: the text is kept and Err reports it, so that the
 // validator can name the field that holds it (encoding/json would report the error without a path).
+//
+// In the CRD schema it is a string in Go's time.ParseDuration syntax without a sign (negative
+// durations are refused by the validator anyway); MaxLength bounds the CEL cost of the rule.
+//
+// +kubebuilder:validation:Type=string
+// +kubebuilder:validation:MaxLength=64
+// +kubebuilder:validation:XValidation:rule=`self.matches('^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$')`,message="must be a duration such as 1s, 250ms or 5m"
 type Duration struct {
 	time.Duration
 	raw string

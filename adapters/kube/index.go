@@ -1,0 +1,125 @@
+package kube
+
+import (
+	"maps"
+	"slices"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/minipilot/minipilot/adapters/k8s"
+	"github.com/minipilot/minipilot/model"
+)
+
+// objectIndex holds the Kubernetes objects of one cluster as the queue's handlers last saw them, and
+// the model part converted from them. Conversion is adapters/k8s's, the same as for manifest files;
+// it runs again only when a handler changed something, and then over the whole index, because an
+// endpoint's labels and locality come from its Pod and Node, so a Pod or Node change reaches every
+// endpoint that refers to it without reverse indexes.
+type objectIndex struct {
+	opts k8s.Options
+
+	mu        sync.Mutex
+	services  map[string]*corev1.Service
+	slices    map[string]*discoveryv1.EndpointSlice
+	endpoints map[string]*corev1.Endpoints
+	pods      map[string]*corev1.Pod
+	nodes     map[string]*corev1.Node
+	version   uint64 // counts changes
+	dirty     bool   // changed since the registration was last told
+	built     uint64 // the version part was converted from
+	part      model.Part
+}
+
+func newObjectIndex(opts k8s.Options) *objectIndex {
+	return &objectIndex{
+		opts:      opts,
+		services:  map[string]*corev1.Service{},
+		slices:    map[string]*discoveryv1.EndpointSlice{},
+		endpoints: map[string]*corev1.Endpoints{},
+		pods:      map[string]*corev1.Pod{},
+		nodes:     map[string]*corev1.Node{},
+		built:     ^uint64(0),
+	}
+}
+
+// set records the current state of one object (nil: it is gone) unless it makes no difference to
+// the model. It reports whether the index changed.
+func set[T metav1.Object](x *objectIndex, m map[string]T, key string, obj T, present bool, same func(a, b T) bool) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	old, had := m[key]
+	switch {
+	case !present && !had:
+		return false
+	case !present:
+		delete(m, key)
+	case had && same(old, obj):
+		return false
+	default:
+		m[key] = obj
+	}
+	x.version++
+	x.dirty = true
+	return true
+}
+
+// takeDirty reports whether anything changed since the last call.
+func (x *objectIndex) takeDirty() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	d := x.dirty
+	x.dirty = false
+	return d
+}
+
+// Part converts the index into the model, or returns the last conversion if nothing changed.
+func (x *objectIndex) Part() model.Part {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.built == x.version {
+		return x.part
+	}
+	objs := k8s.Objects{
+		Services:       sortedValues(x.services),
+		EndpointSlices: sortedValues(x.slices),
+		Endpoints:      sortedValues(x.endpoints),
+		Pods:           sortedValues(x.pods),
+		Nodes:          sortedValues(x.nodes),
+	}
+	x.part = objs.Part(x.opts)
+	x.built = x.version
+	return x.part
+}
+
+// counts says how many services and endpoints the part holds, for logs.
+func (x *objectIndex) counts() (services, endpoints int) {
+	p := x.Part()
+	return len(p.Services), len(p.Endpoints)
+}
+
+func sortedValues[T any](m map[string]T) []T {
+	out := make([]T, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, m[k])
+	}
+	return out
+}
+
+// sameVersion: the object did not change at all.
+func sameVersion[T metav1.Object](a, b T) bool { return a.GetResourceVersion() == b.GetResourceVersion() }
+
+// samePod: conversion reads a Pod's labels only (subsets select on them); status churn is no news.
+func samePod(a, b *corev1.Pod) bool { return maps.Equal(a.Labels, b.Labels) }
+
+// sameNode: conversion reads a Node's topology labels only; heartbeats are no news.
+func sameNode(a, b *corev1.Node) bool {
+	for _, l := range []string{corev1.LabelTopologyRegion, corev1.LabelTopologyZone, "topology.istio.io/subzone"} {
+		if a.Labels[l] != b.Labels[l] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,93 @@
+package kube
+
+import (
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/cache"
+)
+
+// watched is the informers of one kind: one per watched namespace, or a single one for all namespaces
+// (and for cluster-scoped kinds). Handlers look objects up here rather than trusting the event that
+// queued the key, so they always act on the latest state.
+type watched struct {
+	kind      string
+	informers map[string]cache.SharedIndexInformer // by namespace; "" watches all
+	regs      []cache.ResourceEventHandlerRegistration
+}
+
+func newWatched(kind string) *watched {
+	return &watched{kind: kind, informers: map[string]cache.SharedIndexInformer{}}
+}
+
+// add registers an informer for a namespace ("" for all) and routes its events to q.
+func (w *watched) add(namespace string, inf cache.SharedIndexInformer, q *queue) error {
+	// Managed fields are often the bulk of an object and nothing here reads them.
+	if err := inf.SetTransform(stripManagedFields); err != nil {
+		return fmt.Errorf("%s informer: %w", w.kind, err)
+	}
+	reg, err := inf.AddEventHandler(q.eventHandler(w.kind))
+	if err != nil {
+		return fmt.Errorf("%s informer: %w", w.kind, err)
+	}
+	w.informers[namespace] = inf
+	w.regs = append(w.regs, reg)
+	return nil
+}
+
+// get returns the cached object, or nil when it does not exist (any more).
+func (w *watched) get(namespace, name string) (any, error) {
+	inf := w.informers[namespace]
+	if inf == nil {
+		inf = w.informers[""]
+	}
+	if inf == nil {
+		return nil, nil // a namespace not watched: as good as absent
+	}
+	key := name
+	if namespace != "" {
+		key = namespace + "/" + name
+	}
+	obj, exists, err := inf.GetIndexer().GetByKey(key)
+	if err != nil || !exists {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// keys lists the namespace/name of every cached object.
+func (w *watched) keys() []Key {
+	var out []Key
+	for _, inf := range w.informers {
+		for _, obj := range inf.GetStore().List() {
+			if m, ok := obj.(metav1.Object); ok {
+				out = append(out, Key{Kind: w.kind, Namespace: m.GetNamespace(), Name: m.GetName()})
+			}
+		}
+	}
+	return out
+}
+
+// hasSynced is true once the initial list of every informer has been handed to the queue.
+func (w *watched) hasSynced() []cache.InformerSynced {
+	out := make([]cache.InformerSynced, 0, len(w.regs))
+	for _, r := range w.regs {
+		out = append(out, r.HasSynced)
+	}
+	return out
+}
+
+func stripManagedFields(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// namespaces is the list of namespaces to watch: the given ones, or "" for all.
+func namespaces(list []string) []string {
+	if len(list) == 0 {
+		return []string{metav1.NamespaceAll}
+	}
+	return list
+}
