@@ -3,6 +3,7 @@ package pilot
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/pprof"
 
 	xdsserver "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/prometheus/client_golang/prometheus"
@@ -36,6 +37,12 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
+	// Profiles, as istiod serves them on its debug port (which is why --http-addr defaults to loopback).
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	// Envoy's REST-JSON polling: POST /v3/discovery:clusters (and endpoints, listeners, routes).
 	gateway := &xdsserver.HTTPGateway{Server: d.xds.XDS()}
 	mux.HandleFunc("POST /v3/{discovery}", func(w http.ResponseWriter, r *http.Request) {

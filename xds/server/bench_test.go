@@ -20,7 +20,7 @@ func BenchmarkSidecarPush(b *testing.B) {
 		for t := range numTypes {
 			n.streams[1].subs[t] = newSubscription(nil)
 		}
-		tr := newTranslationCache().get(snap, proxy, nil)
+		tr := newTranslationCache(snap.Generation).get(snap, proxy, nil)
 		n.desired, n.generation = tr.sets, snap.Generation
 		_ = n.next(time.Time{}, time.Second)
 	}

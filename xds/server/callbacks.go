@@ -91,7 +91,7 @@ func (s *Server) onStreamRequest(stream int64, req *discoveryv3.DiscoveryRequest
 		return nil // not synced yet: the first push will answer
 	}
 	if n.generation != snap.Generation || (n.proxy.Proxyless && t == lds && resubscribed) {
-		s.translateLocked(n, snap, newTranslationCache())
+		s.translateLocked(n, snap, s.translationsOf(snap))
 	}
 	s.publishLocked(n)
 	return nil

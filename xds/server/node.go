@@ -9,9 +9,9 @@ import (
 	"github.com/minipilot/minipilot/model"
 )
 
-// proxyFromNode reads what the translator needs from an xDS node: the Istio node ID, and the metadata
-// Istio's bootstraps carry (GENERATOR, LABELS, INTERCEPTION_MODE). A gRPC client is recognised by
-// GENERATOR "grpc" or by the user agent gRPC's xDS client sends.
+// proxyFromNode reads what the translator needs from an xDS node: the Istio node ID, its locality, and
+// the metadata Istio's bootstraps carry (GENERATOR, LABELS, INTERCEPTION_MODE). A gRPC client is
+// recognised by GENERATOR "grpc" or by the user agent gRPC's xDS client sends.
 func proxyFromNode(node *corev3.Node) (*model.Proxy, error) {
 	if node == nil || node.GetId() == "" {
 		return nil, fmt.Errorf("the first request of a stream must carry a node with an ID")
@@ -28,6 +28,9 @@ func proxyFromNode(node *corev3.Node) (*model.Proxy, error) {
 		for k, v := range labels.GetFields() {
 			proxy.Labels[k] = v.GetStringValue()
 		}
+	}
+	if l := node.GetLocality(); l != nil {
+		proxy.Locality = model.Locality{Region: l.GetRegion(), Zone: l.GetZone(), SubZone: l.GetSubZone()}
 	}
 	if ns := meta["NAMESPACE"].GetStringValue(); ns != "" {
 		proxy.Namespace = ns

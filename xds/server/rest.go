@@ -39,7 +39,7 @@ func (s *Server) fetch(ctx context.Context, req *cachev3.Request) (cachev3.Respo
 	if proxy.Proxyless {
 		listeners = req.GetResourceNames()
 	}
-	set := newTranslationCache().get(snap, proxy, listeners).sets[t].filter(newSubscription(req.GetResourceNames()))
+	set := s.translationsOf(snap).get(snap, proxy, listeners).sets[t].filter(newSubscription(req.GetResourceNames()))
 	if set.version == req.GetVersionInfo() {
 		return nil, &types.SkipFetchError{}
 	}

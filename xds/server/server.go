@@ -53,6 +53,8 @@ type Server struct {
 	// snapshot is the model snapshot proxies are being served; nil until every source has synced,
 	// so that no proxy is ever sent an empty or partial config while pilot starts.
 	snapshot atomic.Pointer[model.Snapshot]
+	// translations of the current snapshot, shared by the push and by proxies connecting after it.
+	translations atomic.Pointer[translationCache]
 
 	mu      sync.Mutex
 	nodes   map[string]*nodeState
@@ -135,7 +137,7 @@ func (s *Server) pushAll() {
 		return
 	}
 	nodes := s.nodeList()
-	cache := newTranslationCache()
+	cache := s.translationsOf(snap)
 	work := make(chan *nodeState)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(nodes), 1)) {
@@ -155,6 +157,20 @@ func (s *Server) pushAll() {
 	s.opts.Metrics.pushTime.Observe(s.opts.Clock.Since(start).Seconds())
 	s.log.Info("pushed model", zap.Uint64("generation", snap.Generation), zap.Int("proxies", len(nodes)),
 		zap.Duration("took", s.opts.Clock.Since(start)))
+}
+
+// translationsOf returns the translation cache of a snapshot, starting a new one for a new snapshot.
+func (s *Server) translationsOf(snap *model.Snapshot) *translationCache {
+	for {
+		cur := s.translations.Load()
+		if cur != nil && cur.generation == snap.Generation {
+			return cur
+		}
+		next := newTranslationCache(snap.Generation)
+		if s.translations.CompareAndSwap(cur, next) {
+			return next
+		}
+	}
 }
 
 func (s *Server) nodeList() []*nodeState {
@@ -209,7 +225,7 @@ func (s *Server) publishLocked(n *nodeState) {
 		if next[t].version != n.published[t].version {
 			changed = true
 		}
-		snap.Resources[responseType(t)] = cachev3.NewResources(next[t].version, next[t].items)
+		snap.Resources[responseType(t)] = next[t].resources()
 		n.remember(t, next[t])
 	}
 	if !changed && n.published[cds].version != "" {

@@ -119,7 +119,7 @@ func (n *nodeState) next(now time.Time, stageTimeout time.Duration) [numTypes]ty
 	if n.proxy.Proxyless {
 		n.warmUp(&out, now, stageTimeout)
 	}
-	inUse := routeClusters(out[rds], n.ackedSet[rds])
+	inUse := sync.OnceValue(func() map[string]bool { return routeClusters(out[rds], n.ackedSet[rds]) })
 	out[cds] = retain(out[cds], n.published[cds], inUse)
 	out[eds] = retain(out[eds], n.published[eds], inUse)
 	if !n.proxy.Proxyless {
@@ -161,40 +161,43 @@ func routeClusters(sets ...typeSet) map[string]bool {
 }
 
 // retain adds to cur the resources of prev that cur lacks but routes still use.
-func retain(cur, prev typeSet, inUse map[string]bool) typeSet {
-	have := map[string]bool{}
-	for _, name := range cur.names {
-		have[name] = true
+func retain(cur, prev typeSet, inUse func() map[string]bool) typeSet {
+	gone := missing(cur.names, prev.names)
+	if len(gone) == 0 {
+		return cur // nothing was removed: the usual case, decided without allocating
 	}
-	var extra []int
-	for i, name := range prev.names {
-		if !have[name] && inUse[name] {
-			extra = append(extra, i)
+	used := inUse()
+	names, items := slices.Clone(cur.names), slices.Clone(cur.items)
+	added := false
+	for _, i := range gone {
+		if used[prev.names[i]] {
+			names, items = append(names, prev.names[i]), append(items, prev.items[i])
+			added = true
 		}
 	}
-	if len(extra) == 0 {
+	if !added {
 		return cur
-	}
-	names, items := slices.Clone(cur.names), slices.Clone(cur.items)
-	for _, i := range extra {
-		names, items = append(names, prev.names[i]), append(items, prev.items[i])
 	}
 	sortByName(names, items)
 	return newTypeSet(names, items, cur.changedAt)
 }
 
-func containsAll(have, want []string) bool {
-	set := map[string]bool{}
-	for _, h := range have {
-		set[h] = true
-	}
-	for _, w := range want {
-		if !set[w] {
-			return false
+// missing returns the indexes of the names in want that have is lacks; both are sorted.
+func missing(have, want []string) []int {
+	var out []int
+	i := 0
+	for j, w := range want {
+		for i < len(have) && have[i] < w {
+			i++
+		}
+		if i == len(have) || have[i] != w {
+			out = append(out, j)
 		}
 	}
-	return true
+	return out
 }
+
+func containsAll(have, want []string) bool { return len(missing(have, want)) == 0 }
 
 func sortByName(names []string, items []types.Resource) {
 	idx := make([]int, len(names))

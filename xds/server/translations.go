@@ -13,12 +13,14 @@ type translation struct {
 	warnings []string
 }
 
-// translationCache shares translations within one push: sidecars that differ in nothing the
+// translationCache shares translations of one model snapshot, across a push and the proxies that
+// connect before the next one: sidecars that differ in nothing the
 // translator reads (same namespace, labels, interception mode...) get the same resources, so a push
 // costs one translation per kind of proxy rather than one per proxy.
 type translationCache struct {
-	mu      sync.Mutex
-	entries map[string]*cacheEntry
+	generation uint64 // the model snapshot the translations are of
+	mu         sync.Mutex
+	entries    map[string]*cacheEntry
 }
 
 type cacheEntry struct {
@@ -26,8 +28,8 @@ type cacheEntry struct {
 	tr   *translation
 }
 
-func newTranslationCache() *translationCache {
-	return &translationCache{entries: map[string]*cacheEntry{}}
+func newTranslationCache(generation uint64) *translationCache {
+	return &translationCache{generation: generation, entries: map[string]*cacheEntry{}}
 }
 
 func (c *translationCache) get(snap *model.Snapshot, proxy *model.Proxy, listeners []string) *translation {

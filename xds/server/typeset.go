@@ -3,9 +3,11 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"sync"
 	"time"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
 
@@ -44,6 +46,22 @@ type typeSet struct {
 	hashes  []string
 	// changedAt is when the model change this set reflects was seen, for the convergence metric.
 	changedAt time.Time
+	// cache is the set in go-control-plane's form, built once and shared by every node offered the set.
+	cache *cacheResources
+}
+
+type cacheResources struct {
+	once sync.Once
+	r    cachev3.Resources
+}
+
+// resources is the set as the snapshot cache takes it.
+func (s typeSet) resources() cachev3.Resources {
+	if s.cache == nil {
+		return cachev3.NewResources(s.version, s.items)
+	}
+	s.cache.once.Do(func() { s.cache.r = cachev3.NewResources(s.version, s.items) })
+	return s.cache.r
 }
 
 // newTypeSet hashes resources that are already sorted by name.
@@ -58,7 +76,7 @@ func newTypeSet(names []string, items []types.Resource, changedAt time.Time) typ
 		sum := sha256.Sum256(b)
 		hashes[i] = hex.EncodeToString(sum[:8])
 	}
-	s := typeSet{names: names, items: items, hashes: hashes, changedAt: changedAt}
+	s := typeSet{names: names, items: items, hashes: hashes, changedAt: changedAt, cache: &cacheResources{}}
 	s.version = s.hashVersion()
 	return s
 }
@@ -79,7 +97,16 @@ func (s typeSet) filter(sub subscription) typeSet {
 	if sub.wildcard {
 		return s
 	}
-	out := typeSet{changedAt: s.changedAt}
+	kept := 0
+	for _, n := range s.names {
+		if sub.names[n] {
+			kept++
+		}
+	}
+	if kept == len(s.names) {
+		return s // asked for everything there is: share the set, and its version
+	}
+	out := typeSet{changedAt: s.changedAt, cache: &cacheResources{}}
 	for i, n := range s.names {
 		if sub.names[n] {
 			out.names = append(out.names, n)
@@ -131,6 +158,9 @@ func newSubscription(names []string) subscription {
 
 // union merges the subscriptions of several streams of one node.
 func union(subs []subscription) subscription {
+	if len(subs) == 1 {
+		return subs[0] // the usual case: one stream per node
+	}
 	out := subscription{names: map[string]bool{}}
 	for _, s := range subs {
 		out.requested = out.requested || s.requested
