@@ -43,9 +43,13 @@ func apply(t *testing.T, c *kubetest.Cluster, doc string, extraArgs ...string) (
 	return out + stderr, err
 }
 
-// manifest wraps a spec (YAML indented by two spaces, as written in the tables) in an object of
-// the given kind, version and name in the default namespace.
+// manifest wraps a spec (YAML indented by two spaces, as written in the tables; none when empty)
+// in an object of the given kind, version and name in the default namespace.
 func manifest(version, kind, name, spec string) string {
-	return "apiVersion: networking.istio.io/" + version + "\nkind: " + kind +
-		"\nmetadata:\n  name: " + name + "\n  namespace: default\nspec:\n" + strings.TrimLeft(spec, "\n")
+	doc := "apiVersion: networking.istio.io/" + version + "\nkind: " + kind +
+		"\nmetadata:\n  name: " + name + "\n  namespace: default\n"
+	if spec == "" {
+		return doc
+	}
+	return doc + "spec:\n" + strings.TrimLeft(spec, "\n") + "\n"
 }

@@ -11,7 +11,7 @@ import (
 // Decoding never fails on a malformed duration: the text is kept and Err reports it, so that the
 // validator can name the field that holds it (encoding/json would report the error without a path).
 //
-// In the CRD schema it is a string in Go's time.ParseDuration syntax without a sign (negative
+// In the CRD schema it is a string in Go's time.ParseDuration syntax without a minus (negative
 // durations are refused by the validator anyway); MaxLength bounds the CEL cost of the rule.
 //
 // +kubebuilder:validation:Type=string
