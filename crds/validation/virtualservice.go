@@ -38,6 +38,7 @@ func VirtualService(vs *networking.VirtualService) Result {
 	}
 	delegate := len(vs.Hosts) == 0
 	if delegate {
+		r.warnf(spec.f("hosts"), "no hosts: this is a delegate, which routes only what another VirtualService's http delegate sends it")
 		if len(vs.Gateways) > 0 {
 			r.errorf(spec.f("gateways"), "a delegate VirtualService (one without hosts) must have no gateways: it applies where the VirtualService delegating to it does")
 		}
@@ -64,6 +65,9 @@ func VirtualService(vs *networking.VirtualService) Result {
 			for k, subnet := range m.DestinationSubnets {
 				r.cidr(p.f("match").i(j).f("destinationSubnets").i(k), subnet)
 			}
+			if m.SourceSubnet != "" {
+				r.errorf(p.f("match").i(j).f("sourceSubnet"), "sourceSubnet is not implemented (Istio ignores it too); match on sourceLabels or destinationSubnets")
+			}
 		}
 		r.routeDestinations(p.f("route"), route.Route)
 	}
@@ -80,6 +84,9 @@ func VirtualService(vs *networking.VirtualService) Result {
 				r.host(p.f("match").i(j).f("sniHosts").i(k), h, true)
 			}
 			r.port(p.f("match").i(j).f("port"), m.Port)
+			for k, subnet := range m.DestinationSubnets {
+				r.cidr(p.f("match").i(j).f("destinationSubnets").i(k), subnet)
+			}
 		}
 		r.routeDestinations(p.f("route"), route.Route)
 	}
@@ -497,6 +504,9 @@ func (r *Result) fault(p path, f *networking.HTTPFaultInjection) {
 		if d.Percent < 0 || d.Percent > 100 {
 			r.errorf(p.f("delay").f("percent"), "percentage %d is outside 0..100", d.Percent)
 		}
+		if d.Percentage == nil && d.Percent == 0 {
+			r.warnf(p.f("delay").f("percentage"), "is not set, so no request is delayed (as in Istio)")
+		}
 	}
 	if a := f.Abort; a != nil {
 		switch {
@@ -515,6 +525,9 @@ func (r *Result) fault(p path, f *networking.HTTPFaultInjection) {
 			r.errorf(p.f("abort").f("http2Error"), "http2Error is not supported (Istio does not implement it either)")
 		}
 		r.percent(p.f("abort").f("percentage"), a.Percentage)
+		if a.Percentage == nil {
+			r.warnf(p.f("abort").f("percentage"), "is not set, so no request is aborted (as in Istio)")
+		}
 	}
 }
 

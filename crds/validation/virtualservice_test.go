@@ -174,7 +174,6 @@ func TestVirtualServiceAccepts(t *testing.T) {
 		{"retries off", route(toReviews, "retries: {attempts: 0}")},
 		{"timeout off", route(toReviews, "timeout: 0s")},
 		{"root with delegate", route("match: [{uri: {prefix: /reviews}}]", "delegate: {name: reviews-routes, namespace: team}")},
-		{"delegate", "http:\n- match: [{uri: {prefix: /reviews/v2}}]\n  " + toReviews + "\n- " + toReviews + "\nexportTo: ['.']\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -185,12 +184,15 @@ func TestVirtualServiceAccepts(t *testing.T) {
 	}
 }
 
-func TestVirtualServiceWarnsOfFieldsWithNoEffect(t *testing.T) {
+func TestVirtualServiceWarnings(t *testing.T) {
 	cases := []struct{ name, spec, field string }{
+		{"a delegate (no hosts)", "http:\n- match: [{uri: {prefix: /reviews/v2}}]\n  " + toReviews + "\n- " + toReviews + "\nexportTo: ['.']\n", "spec.hosts"},
 		{"timeout on a redirect", route("redirect: {uri: /v2}", "timeout: 1s"), "spec.http[0].timeout"},
 		{"retries on a direct response", route("directResponse: {status: 200}", "retries: {attempts: 2}"), "spec.http[0].retries"},
 		{"mirror on a redirect", route("redirect: {uri: /v2}", "mirror: {host: ratings}"), "spec.http[0].mirror"},
 		{"mirror percentage without mirror", route(toReviews, "mirrorPercentage: {value: 5}"), "spec.http[0].mirrorPercentage"},
+		{"abort without percentage", route(toReviews, "fault: {abort: {httpStatus: 503}}"), "spec.http[0].fault.abort.percentage"},
+		{"delay without percentage", route(toReviews, "fault: {delay: {fixedDelay: 1s}}"), "spec.http[0].fault.delay.percentage"},
 		{"both cors origin forms", route(toReviews, "corsPolicy: {allowOrigins: [{exact: a}], allowOrigin: [b]}"), "spec.http[0].corsPolicy.allowOrigin"},
 	}
 	for _, tc := range cases {

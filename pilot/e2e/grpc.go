@@ -6,13 +6,16 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/xds"
 )
 
@@ -20,15 +23,39 @@ import (
 type Backend struct {
 	Name string
 	Addr string // host:port it listens on
+	svc  *namedService
 }
 
 type namedService struct {
 	testgrpc.UnimplementedTestServiceServer
-	name string
+	name     string
+	failNext atomic.Int64
 }
 
-func (s *namedService) UnaryCall(context.Context, *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+// UnaryCall answers with the backend's name. Asked to (metadata "x-sleep: 300ms") it sleeps first, so
+// that timeouts can be tested; after FailNext(n) it fails the next n calls with UNAVAILABLE.
+func (s *namedService) UnaryCall(ctx context.Context, _ *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	if s.failNext.Add(-1) >= 0 {
+		return nil, status.Errorf(codes.Unavailable, "%s: failing as asked", s.name)
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("x-sleep"); len(v) > 0 {
+		d, err := time.ParseDuration(v[0])
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "x-sleep: %v", err)
+		}
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return nil, status.FromContextError(ctx.Err()).Err()
+		}
+	}
 	return &testgrpc.SimpleResponse{Hostname: s.name}, nil
+}
+
+// FailNext makes the backend fail its next n UnaryCalls with UNAVAILABLE.
+func (b Backend) FailNext(n int64) {
+	b.svc.failNext.Store(n)
 }
 
 // StartBackend serves grpc.testing.TestService on host (a loopback address such as 127.0.0.21) at a
@@ -40,10 +67,11 @@ func StartBackend(t testing.TB, name, host string) Backend {
 		t.Fatalf("backend %s: %v", name, err)
 	}
 	s := grpc.NewServer()
-	testgrpc.RegisterTestServiceServer(s, &namedService{name: name})
+	svc := &namedService{name: name}
+	testgrpc.RegisterTestServiceServer(s, svc)
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
-	return Backend{Name: name, Addr: lis.Addr().String()}
+	return Backend{Name: name, Addr: lis.Addr().String(), svc: svc}
 }
 
 // Port is the port a backend listens on.

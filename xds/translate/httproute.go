@@ -7,8 +7,6 @@ import (
 	"time"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	previoushosts "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/host/previous_hosts/v3"
-	previouspriorities "github.com/envoyproxy/go-control-plane/envoy/extensions/retry/priority/previous_priorities/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -18,43 +16,84 @@ import (
 	"github.com/minipilot/minipilot/model"
 )
 
-// httpRoute translates one VirtualService HTTP route into Envoy routes: one per match block that
-// applies to this proxy and port (blocks are ORed; conditions inside one are ANDed), or one catch-all
-// route when the rule has no match.
-func (b *builder) httpRoute(vs *model.VirtualService, index int, hr *networking.HTTPRoute, port uint32) []*routev3.Route {
+// httpRule is one VirtualService HTTP route ready to translate, after delegation.
+type httpRule struct {
+	// vs is the VirtualService the route was written in: its destinations' short names resolve in
+	// its namespace (a delegate's, for a delegated route).
+	vs    *model.VirtualService
+	route *networking.HTTPRoute
+	// name is the route's name when it has none of its own.
+	name string
+	// where names the rule in warnings: "VirtualService ns/name http[2]".
+	where string
+}
+
+// httpRoute translates one HTTP rule into Envoy routes: one per match block that applies to this
+// proxy and port (blocks are ORed; conditions inside one are ANDed), or one catch-all route when the
+// rule has no match.
+func (b *builder) httpRoute(rule httpRule, port uint32) []*routev3.Route {
+	hr := rule.route
+	if b.proxy.Proxyless {
+		hr = b.forGRPC(rule)
+	}
 	name := hr.Name
 	if name == "" {
-		name = fmt.Sprintf("%s.%s.%d", vs.Name, vs.Namespace, index)
+		name = rule.name
 	}
-	var matches []*routev3.RouteMatch
-	if len(hr.Match) == 0 {
-		matches = append(matches, &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}})
-	}
-	for _, m := range hr.Match {
-		if !b.matchApplies(m, port) {
-			continue
-		}
-		matches = append(matches, routeMatch(m))
-	}
-	if len(matches) == 0 {
-		return nil
+	blocks := hr.Match
+	if len(blocks) == 0 {
+		blocks = []*networking.HTTPMatchRequest{nil}
 	}
 	template := &routev3.Route{Name: name}
-	if !b.routeAction(template, vs, hr, port) {
+	if !b.routeActionFor(template, rule, hr, port) {
 		return nil
 	}
-	out := make([]*routev3.Route, 0, len(matches))
-	for _, m := range matches {
+	var out []*routev3.Route
+	for _, m := range blocks {
+		if m != nil && !b.matchApplies(m, port, rule.vs.Namespace) {
+			continue
+		}
 		r := cloneRoute(template)
-		r.Match = m
+		r.Match = routeMatch(m)
+		if m != nil && m.Name != "" {
+			r.Name = name + "." + m.Name // Istio's route name for a named match
+		}
+		if m != nil {
+			r.StatPrefix = m.StatPrefix
+		}
 		out = append(out, r)
 	}
 	return out
 }
 
+// routeActionFor sets what the route does (forward, redirect or answer directly) and what applies to
+// every action: header operations and the fault and CORS filter configs. It returns false when the
+// route must be left out.
+func (b *builder) routeActionFor(r *routev3.Route, rule httpRule, hr *networking.HTTPRoute, port uint32) bool {
+	ops := translateHeaders(hr.Headers)
+	ops.applyToRoute(r)
+	switch {
+	case hr.Redirect != nil:
+		action, ok := redirectAction(hr.Redirect, port)
+		if !ok {
+			b.warnOncef("%s: redirect code %d is not supported; route left out", rule.where, hr.Redirect.RedirectCode)
+			return false
+		}
+		r.Action = action
+	case hr.DirectResponse != nil:
+		r.Action = directResponseAction(hr.DirectResponse)
+	default:
+		if !b.routeAction(r, rule, hr, ops.authority, port) {
+			return false
+		}
+	}
+	r.TypedPerFilterConfig = b.perFilterConfig(hr)
+	return true
+}
+
 // matchApplies decides the per-proxy and per-port parts of a match block: the port, the source
-// labels and namespace, and the gateways (a sidecar is "mesh").
-func (b *builder) matchApplies(m *networking.HTTPMatchRequest, port uint32) bool {
+// labels and namespace, and the gateways (a sidecar is "mesh"; see binding.go), written in namespace.
+func (b *builder) matchApplies(m *networking.HTTPMatchRequest, port uint32, namespace string) bool {
 	if m.Port != 0 && m.Port != port {
 		return false
 	}
@@ -64,11 +103,15 @@ func (b *builder) matchApplies(m *networking.HTTPMatchRequest, port uint32) bool
 	if m.SourceNamespace != "" && m.SourceNamespace != b.proxy.Namespace {
 		return false
 	}
-	return len(m.Gateways) == 0 || slices.Contains(m.Gateways, "mesh")
+	return b.matchBound(m.Gateways, namespace)
 }
 
+// routeMatch translates a match block; nil (a rule without match) matches every request.
 func routeMatch(m *networking.HTTPMatchRequest) *routev3.RouteMatch {
 	rm := &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}}
+	if m == nil {
+		return rm
+	}
 	if u := m.URI; u != nil {
 		switch {
 		case u.Exact != nil:
@@ -98,7 +141,7 @@ func routeMatch(m *networking.HTTPMatchRequest) *routev3.RouteMatch {
 	}
 	for _, name := range sortedKeys(m.QueryParams) {
 		qm := &routev3.QueryParameterMatcher{Name: name}
-		if sm := stringMatcher(m.QueryParams[name]); sm != nil {
+		if sm := valueMatcher(m.QueryParams[name]); sm != nil {
 			qm.QueryParameterMatchSpecifier = &routev3.QueryParameterMatcher_StringMatch{StringMatch: sm}
 		} else {
 			qm.QueryParameterMatchSpecifier = &routev3.QueryParameterMatcher_PresentMatch{PresentMatch: true}
@@ -108,15 +151,26 @@ func routeMatch(m *networking.HTTPMatchRequest) *routev3.RouteMatch {
 	return rm
 }
 
-// headerMatcher matches a header's value; a match with no condition ({}) matches its presence.
+// headerMatcher matches a header's value, or its presence. An inverted value match (withoutHeaders)
+// takes a missing header as empty, as Istio sets it, so that a request without the header matches.
 func headerMatcher(name string, m *networking.StringMatch, invert bool) *routev3.HeaderMatcher {
 	hm := &routev3.HeaderMatcher{Name: name, InvertMatch: invert}
-	if sm := stringMatcher(m); sm != nil {
+	if sm := valueMatcher(m); sm != nil {
 		hm.HeaderMatchSpecifier = &routev3.HeaderMatcher_StringMatch{StringMatch: sm}
+		hm.TreatMissingHeaderAsEmpty = invert
 	} else {
 		hm.HeaderMatchSpecifier = &routev3.HeaderMatcher_PresentMatch{PresentMatch: true}
 	}
 	return hm
+}
+
+// valueMatcher is the matcher for a header or parameter value; nil means "present": a match with no
+// condition ({}), or, as in Istio, the regex "*".
+func valueMatcher(m *networking.StringMatch) *matcherv3.StringMatcher {
+	if m != nil && m.Regex != nil && *m.Regex == "*" {
+		return nil
+	}
+	return stringMatcher(m)
 }
 
 func stringMatcher(m *networking.StringMatch) *matcherv3.StringMatcher {
@@ -134,9 +188,12 @@ func stringMatcher(m *networking.StringMatch) *matcherv3.StringMatcher {
 	return nil
 }
 
-// routeAction fills in what a route does. It returns false when the route leads nowhere it can be
-// sent (every destination weighted 0).
-func (b *builder) routeAction(r *routev3.Route, vs *model.VirtualService, hr *networking.HTTPRoute, port uint32) bool {
+// routeAction makes the route forward: to one cluster or weighted clusters, with the rule's timeout,
+// retries, rewrite, mirrors and per-destination headers. It returns false when the route leads
+// nowhere it can be sent (every destination weighted 0). authority is a host rewrite asked for by the
+// rule's header operations.
+func (b *builder) routeAction(r *routev3.Route, rule httpRule, hr *networking.HTTPRoute, authority string, port uint32) bool {
+	vs := rule.vs
 	var dests []*networking.HTTPRouteDestination
 	for _, d := range hr.Route {
 		if d.Weight > 0 || len(hr.Route) == 1 {
@@ -144,7 +201,7 @@ func (b *builder) routeAction(r *routev3.Route, vs *model.VirtualService, hr *ne
 		}
 	}
 	if len(dests) == 0 {
-		b.warnf("VirtualService %s/%s: route %q has no destination with a weight above 0; left out", vs.Namespace, vs.Name, r.Name)
+		b.warnOncef("%s: no destination has a weight above 0; route left out", rule.where)
 		return false
 	}
 	action := &routev3.RouteAction{}
@@ -153,10 +210,15 @@ func (b *builder) routeAction(r *routev3.Route, vs *model.VirtualService, hr *ne
 	} else {
 		wc := &routev3.WeightedCluster{}
 		for _, d := range dests {
-			wc.Clusters = append(wc.Clusters, &routev3.WeightedCluster_ClusterWeight{
+			cw := &routev3.WeightedCluster_ClusterWeight{
 				Name:   b.destinationCluster(vs, d.Destination, port),
 				Weight: wrapperspb.UInt32(uint32(d.Weight)),
-			})
+			}
+			translateHeaders(d.Headers).applyToClusterWeight(cw)
+			wc.Clusters = append(wc.Clusters, cw)
+			if svc, p, subset, ok := b.resolveDestination(vs, d.Destination, port); ok {
+				action.HashPolicy = append(action.HashPolicy, b.hashPolicy(svc, p, subset)...)
+			}
 		}
 		action.ClusterSpecifier = &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}
 	}
@@ -164,13 +226,28 @@ func (b *builder) routeAction(r *routev3.Route, vs *model.VirtualService, hr *ne
 	if hr.Timeout != nil {
 		b.setTimeout(action, hr.Timeout.Duration)
 	}
-	if hr.Retries != nil {
-		action.RetryPolicy = retryPolicy(hr.Retries)
+	applyRewrite(action, hr.Rewrite, &authority)
+	if authority != "" {
+		action.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: authority}
 	}
+	action.RequestMirrorPolicies = b.mirrorPolicies(vs, hr, port)
+	consistentHash := false
 	if len(dests) == 1 {
+		// A single destination's header operations act on the route itself, after the rule's own.
+		ops := translateHeaders(dests[0].Headers)
+		ops.appendToRoute(r)
+		if ops.authority != "" && action.HostRewriteSpecifier == nil {
+			action.HostRewriteSpecifier = &routev3.RouteAction_HostRewriteLiteral{HostRewriteLiteral: ops.authority}
+		}
 		if svc, p, subset, ok := b.resolveDestination(vs, dests[0].Destination, port); ok {
 			action.HashPolicy = b.hashPolicy(svc, p, subset)
+			consistentHash = action.HashPolicy != nil
 		}
+	}
+	if hr.Retries != nil {
+		action.RetryPolicy = retryPolicy(hr.Retries, consistentHash)
+	} else if consistentHash && action.RetryPolicy != nil {
+		action.RetryPolicy.RetryHostPredicate = nil // retrying on another host would break the stickiness
 	}
 	r.Action = &routev3.Route_Route{Route: action}
 	return true
@@ -201,20 +278,20 @@ func (b *builder) setTimeout(action *routev3.RouteAction, d time.Duration) {
 func (b *builder) destinationCluster(vs *model.VirtualService, d *networking.Destination, port uint32) string {
 	svc, p, subset, ok := b.resolveDestination(vs, d, port)
 	if !ok {
-		host := model.ResolveShortName(d.Host, vs.Namespace, b.snap.DomainSuffix)
-		b.warnf("VirtualService %s/%s: destination %s is not a known service (or has no port %d); its requests will fail",
+		host := b.snap.ResolveHost(d.Host, vs.Namespace)
+		b.warnOncef("VirtualService %s/%s: destination %s is not a known service (or has no port %d); its requests will fail",
 			vs.Namespace, vs.Name, host, port)
 		return ClusterName(port, d.Subset, host)
 	}
 	if subset != "" && !b.subsetDefined(svc, subset) {
-		b.warnf("VirtualService %s/%s: subset %q of %s is defined by no DestinationRule; its requests will fail",
+		b.warnOncef("VirtualService %s/%s: subset %q of %s is defined by no DestinationRule; its requests will fail",
 			vs.Namespace, vs.Name, subset, svc.Hostname)
 	}
 	return ClusterName(p, subset, svc.Hostname)
 }
 
 func (b *builder) resolveDestination(vs *model.VirtualService, d *networking.Destination, port uint32) (*model.Service, uint32, string, bool) {
-	host := model.ResolveShortName(d.Host, vs.Namespace, b.snap.DomainSuffix)
+	host := b.snap.ResolveHost(d.Host, vs.Namespace)
 	svc := b.snap.Service(host)
 	if svc == nil || !svc.VisibleTo(b.proxy.Namespace) {
 		return nil, 0, "", false
@@ -232,7 +309,7 @@ func (b *builder) resolveDestination(vs *model.VirtualService, d *networking.Des
 }
 
 func (b *builder) subsetDefined(svc *model.Service, subset string) bool {
-	return subsetNamed(b.snap.DestinationRuleFor(b.proxy.Namespace, svc), subset) != nil
+	return subsetNamed(b.destinationRule(svc), subset) != nil
 }
 
 // subsetNamed finds a DestinationRule's subset by name; nil when there is none of that name.
@@ -248,79 +325,16 @@ func subsetNamed(dr *model.DestinationRule, name string) *networking.Subset {
 	return nil
 }
 
+// warnOncef records a warning unless the same one was recorded already: a rule is translated once
+// per port and per listener, and one mistake deserves one line.
+func (b *builder) warnOncef(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if !slices.Contains(b.warnings, msg) {
+		b.warnings = append(b.warnings, msg)
+	}
+}
+
 func cloneRoute(r *routev3.Route) *routev3.Route { return proto.Clone(r).(*routev3.Route) }
-
-// istioRetryOn is Istio's default set of retry conditions.
-const istioRetryOn = "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes"
-
-func defaultRetryPolicy() *routev3.RetryPolicy {
-	return &routev3.RetryPolicy{
-		RetryOn:    istioRetryOn,
-		NumRetries: wrapperspb.UInt32(2),
-		RetryHostPredicate: []*routev3.RetryPolicy_RetryHostPredicate{{
-			Name: "envoy.retry_host_predicates.previous_hosts",
-			ConfigType: &routev3.RetryPolicy_RetryHostPredicate_TypedConfig{
-				TypedConfig: toAny(&previoushosts.PreviousHostsPredicate{})},
-		}},
-		HostSelectionRetryMaxAttempts: 5,
-	}
-}
-
-// retryPolicy converts a VirtualService retry policy; 0 attempts disables retries.
-func retryPolicy(r *networking.HTTPRetry) *routev3.RetryPolicy {
-	if r.Attempts == 0 {
-		return nil
-	}
-	p := defaultRetryPolicy()
-	p.NumRetries = wrapperspb.UInt32(uint32(r.Attempts))
-	if r.RetryOn != "" {
-		p.RetryOn = r.RetryOn
-	}
-	if r.PerTryTimeout != nil {
-		p.PerTryTimeout = durationpb.New(r.PerTryTimeout.Duration)
-	}
-	if r.RetryRemoteLocalities != nil && *r.RetryRemoteLocalities {
-		p.RetryPriority = &routev3.RetryPolicy_RetryPriority{
-			Name: "envoy.retry_priorities.previous_priorities",
-			ConfigType: &routev3.RetryPolicy_RetryPriority_TypedConfig{
-				TypedConfig: toAny(&previouspriorities.PreviousPrioritiesConfig{UpdateFrequency: 2})},
-		}
-	}
-	return p
-}
-
-// hashPolicy is the route side of a consistentHash load balancer: what to hash on.
-func (b *builder) hashPolicy(svc *model.Service, port uint32, subset string) []*routev3.RouteAction_HashPolicy {
-	dr := b.snap.DestinationRuleFor(b.proxy.Namespace, svc)
-	if dr == nil {
-		return nil
-	}
-	lb := effectivePolicy(dr, port, subsetNamed(dr, subset)).lb
-	if lb == nil || lb.ConsistentHash == nil {
-		return nil
-	}
-	ch := lb.ConsistentHash
-	hp := &routev3.RouteAction_HashPolicy{}
-	switch {
-	case ch.HTTPHeaderName != "":
-		hp.PolicySpecifier = &routev3.RouteAction_HashPolicy_Header_{Header: &routev3.RouteAction_HashPolicy_Header{HeaderName: strings.ToLower(ch.HTTPHeaderName)}}
-	case ch.HTTPCookie != nil:
-		c := &routev3.RouteAction_HashPolicy_Cookie{Name: ch.HTTPCookie.Name, Path: ch.HTTPCookie.Path}
-		if ch.HTTPCookie.TTL != nil {
-			c.Ttl = durationpb.New(ch.HTTPCookie.TTL.Duration)
-		}
-		hp.PolicySpecifier = &routev3.RouteAction_HashPolicy_Cookie_{Cookie: c}
-	case ch.UseSourceIP:
-		hp.PolicySpecifier = &routev3.RouteAction_HashPolicy_ConnectionProperties_{
-			ConnectionProperties: &routev3.RouteAction_HashPolicy_ConnectionProperties{SourceIp: true}}
-	case ch.HTTPQueryParameterName != "":
-		hp.PolicySpecifier = &routev3.RouteAction_HashPolicy_QueryParameter_{
-			QueryParameter: &routev3.RouteAction_HashPolicy_QueryParameter{Name: ch.HTTPQueryParameterName}}
-	default:
-		return nil
-	}
-	return []*routev3.RouteAction_HashPolicy{hp}
-}
 
 func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))

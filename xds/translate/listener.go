@@ -7,7 +7,6 @@ import (
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
-	routerv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	hcmv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
 	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -21,43 +20,20 @@ const (
 	VirtualOutboundPort     = 15001
 )
 
-// listeners builds a sidecar's outbound listeners: one HTTP listener per port that any HTTP service
-// uses ("0.0.0.0_<port>", routes from RDS "<port>"), a TCP proxy listener per TCP service port
-// ("<vip>_<port>"), and, with iptables interception, the virtual outbound listener.
+// listeners builds a sidecar's listeners: one HTTP listener per port that any HTTP service uses
+// ("0.0.0.0_<port>", routes from RDS "<port>"), the TCP and TLS listeners of the other service ports
+// (tcproute.go) and, with iptables interception, the virtual outbound listener and the inbound side
+// for the sidecar's own workload (inbound.go).
 func (b *builder) listeners() []*listenerv3.Listener {
 	bind := b.proxy.InterceptionMode == model.InterceptionNone
-	taken := map[string]string{} // address:port → the service that has it
+	taken := map[string]string{} // listener name → what has it, for TCP services that collide
 	var out []*listenerv3.Listener
 	for _, port := range b.httpPorts() {
 		name := fmt.Sprintf("0.0.0.0_%d", port)
 		taken[name] = "http"
 		out = append(out, b.httpListener(name, "0.0.0.0", port, bind))
 	}
-	for _, svc := range b.services {
-		for _, port := range svc.Ports {
-			if port.Protocol.IsHTTP() || port.Protocol == model.ProtocolUDP {
-				continue
-			}
-			address := "0.0.0.0"
-			if svc.Address != "" && !bind {
-				address = svc.Address // with iptables, the original destination tells TCP services apart
-			}
-			name := fmt.Sprintf("%s_%d", address, port.Port)
-			if owner, ok := taken[name]; ok {
-				b.warnf("service %s port %d: listener %s is already taken by %s; no TCP listener", svc.Hostname, port.Port, name, owner)
-				continue
-			}
-			taken[name] = svc.Hostname
-			cluster := ClusterName(port.Port, "", svc.Hostname)
-			out = append(out, &listenerv3.Listener{
-				Name:             name,
-				Address:          socketAddress(address, port.Port),
-				BindToPort:       wrapperspb.Bool(bind),
-				FilterChains:     []*listenerv3.FilterChain{tcpProxyChain(cluster, cluster)},
-				TrafficDirection: corev3.TrafficDirection_OUTBOUND,
-			})
-		}
-	}
+	out = append(out, b.tcpListeners(taken, bind)...)
 	if !bind {
 		out = append(out, &listenerv3.Listener{
 			Name:             VirtualOutboundListener,
@@ -66,6 +42,9 @@ func (b *builder) listeners() []*listenerv3.Listener {
 			FilterChains:     []*listenerv3.FilterChain{tcpProxyChain(PassthroughCluster, PassthroughCluster)},
 			TrafficDirection: corev3.TrafficDirection_OUTBOUND,
 		})
+		if l := b.virtualInboundListener(); l != nil {
+			out = append(out, l)
+		}
 	}
 	return out
 }
@@ -100,7 +79,8 @@ func (b *builder) httpListener(name, address string, port uint32, bind bool) *li
 	}
 }
 
-// httpConnectionManager routes by RDS over ADS. The router filter is last, as Envoy and gRPC require.
+// httpConnectionManager routes by RDS over ADS, with the HTTP filters routes may configure (fault
+// injection, CORS) before the router, which Envoy and gRPC require last. See httpfilters.go.
 func httpConnectionManager(statPrefix, routeConfig string) *hcmv3.HttpConnectionManager {
 	return &hcmv3.HttpConnectionManager{
 		StatPrefix: statPrefix,
@@ -108,10 +88,7 @@ func httpConnectionManager(statPrefix, routeConfig string) *hcmv3.HttpConnection
 			ConfigSource:    adsSource(),
 			RouteConfigName: routeConfig,
 		}},
-		HttpFilters: []*hcmv3.HttpFilter{{
-			Name:       "envoy.filters.http.router",
-			ConfigType: &hcmv3.HttpFilter_TypedConfig{TypedConfig: toAny(&routerv3.Router{})},
-		}},
+		HttpFilters: envoyHTTPFilters(),
 	}
 }
 

@@ -27,7 +27,7 @@ func (b *builder) proxyless(listenerNames []string) Resources {
 			b.warnf("listener %q: no service with that name and port is visible from namespace %s", name, b.proxy.Namespace)
 			continue
 		}
-		hcm := httpConnectionManager(name, name)
+		hcm := grpcConnectionManager(name, name)
 		r.Listeners = append(r.Listeners, &listenerv3.Listener{
 			Name:        name,
 			ApiListener: &listenerv3.ApiListener{ApiListener: toAny(hcm)},
@@ -120,7 +120,7 @@ func (b *builder) clusterByName(name string) *clusterv3.Cluster {
 	if !ok {
 		return nil
 	}
-	dr := b.snap.DestinationRuleFor(b.proxy.Namespace, svc)
+	dr := b.destinationRule(svc)
 	subset := subsetNamed(dr, parts[2])
 	if parts[2] != "" && subset == nil {
 		return nil // the route's warning already says the subset is undefined

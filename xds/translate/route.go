@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/minipilot/minipilot/model"
 )
@@ -16,7 +17,11 @@ import (
 func (b *builder) routeConfigs() []*routev3.RouteConfiguration {
 	var out []*routev3.RouteConfiguration
 	for _, port := range b.httpPorts() {
-		rc := &routev3.RouteConfiguration{Name: strconv.FormatUint(uint64(port), 10)}
+		rc := &routev3.RouteConfiguration{
+			Name: strconv.FormatUint(uint64(port), 10),
+			// As Istio: direct responses may carry up to 1 MiB (Envoy's default is 4 KiB).
+			MaxDirectResponseBodySizeBytes: wrapperspb.UInt32(1 << 20),
+		}
 		for _, svc := range b.services {
 			if p, ok := svc.PortByNumber(port); ok && p.Protocol.IsHTTP() {
 				rc.VirtualHosts = append(rc.VirtualHosts, b.virtualHost(svc, p, nil))
@@ -67,23 +72,13 @@ func (b *builder) domains(svc *model.Service, port uint32, extra []string) []str
 	return out
 }
 
-// serviceRoutes are the routes of a service's virtual host: the HTTP routes of every VirtualService
-// for it that the proxy sees (oldest first, as Istio merges them), then the default route, unless a
-// VirtualService route already catches everything.
+// serviceRoutes are the routes of a service's virtual host: those of the VirtualService that routes
+// it (see virtualServiceRoutes), or else the default route to the service.
 func (b *builder) serviceRoutes(svc *model.Service, port model.Port) []*routev3.Route {
-	var routes []*routev3.Route
-	for _, vs := range b.snap.VirtualServicesFor(svc.Hostname) {
-		if !b.appliesToMesh(vs) {
-			continue
-		}
-		for i, hr := range vs.Spec.HTTP {
-			routes = append(routes, b.httpRoute(vs, i, hr, port.Port)...)
-		}
-	}
-	if len(routes) > 0 && catchesAll(routes[len(routes)-1]) {
+	if routes := b.virtualServiceRoutes(svc, port); len(routes) > 0 {
 		return routes
 	}
-	return append(routes, b.defaultRoute(svc, port))
+	return []*routev3.Route{b.defaultRoute(svc, port)}
 }
 
 // appliesToMesh says whether a VirtualService is for this sidecar: exported to its namespace and
