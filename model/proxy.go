@@ -34,6 +34,9 @@ type Proxy struct {
 	// do not bind and a virtual listener on 15001 dispatches by original destination) or "NONE" (no
 	// iptables: every outbound listener binds its port, so applications call it directly).
 	InterceptionMode string `json:"interceptionMode,omitempty"`
+	// Locality is where the proxy runs, from the xDS node's locality; locality load balancing
+	// prefers endpoints near it.
+	Locality Locality `json:"locality,omitempty"`
 }
 
 // Interception modes.

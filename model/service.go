@@ -58,6 +58,12 @@ type Service struct {
 	Namespace string `json:"namespace"`
 	// Address is the virtual IP (ClusterIP); empty for headless and external services.
 	Address string `json:"address,omitempty"`
+	// Addresses are all the virtual IPs and CIDRs of a ServiceEntry (Address is the first plain IP);
+	// outbound TCP listeners are made for each.
+	Addresses []string `json:"addresses,omitempty"`
+	// SubjectAltNames are the identities the service's servers present (ServiceEntry
+	// subjectAltNames); TLS origination verifies them when the DestinationRule names none.
+	SubjectAltNames []string `json:"subjectAltNames,omitempty"`
 	// ExternalName is the DNS name an ExternalName service points at.
 	ExternalName string            `json:"externalName,omitempty"`
 	Resolution   Resolution        `json:"resolution"`

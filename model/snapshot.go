@@ -41,6 +41,7 @@ type Snapshot struct {
 	vsByName   map[string]*VirtualService        // namespace/name → rule, for delegation
 	drByHost   map[string][]hostRule             // exact host → rules, oldest first
 	drWildcard []hostRule                        // rules for wildcard hosts, oldest first
+	drMerges   []DestinationRuleMerge            // the rules as Istio merges them (destinationrule.go)
 }
 
 // hostRule is a DestinationRule with its host resolved to an FQDN (or a wildcard).
@@ -62,6 +63,8 @@ func NewSnapshot(domainSuffix string, generation uint64, changedAt time.Time, pa
 		vsByName:     map[string]*VirtualService{},
 		drByHost:     map[string][]hostRule{},
 	}
+	var selecting []*ServiceEntry // entries whose endpoints come from a workloadSelector
+	var platform []*Endpoint      // endpoints of platform services, which selectors choose from
 	for _, p := range parts {
 		for _, svc := range p.Services {
 			s.addService(svc)
@@ -74,15 +77,20 @@ func NewSnapshot(domainSuffix string, generation uint64, changedAt time.Time, pa
 			for _, ep := range eps {
 				s.addEndpoint(ep)
 			}
+			if se.Spec.WorkloadSelector != nil {
+				selecting = append(selecting, se)
+			}
 		}
 		for _, ep := range p.Endpoints {
 			s.addEndpoint(ep)
 		}
+		platform = append(platform, p.Endpoints...)
 		s.VirtualServices = append(s.VirtualServices, p.VirtualServices...)
 		s.DestinationRules = append(s.DestinationRules, p.DestinationRules...)
 		s.Gateways = append(s.Gateways, p.Gateways...)
 		s.Rejections = append(s.Rejections, p.Rejections...)
 	}
+	s.addWorkloadEndpoints(selecting, platform)
 	s.index()
 	return s
 }
@@ -129,7 +137,7 @@ func (s *Snapshot) index() {
 	for _, vs := range s.VirtualServices {
 		s.vsByName[vs.Namespace+"/"+vs.Name] = vs
 		for _, h := range vs.Spec.Hosts {
-			host := ResolveShortName(h, vs.Namespace, s.DomainSuffix)
+			host := s.ResolveHost(h, vs.Namespace)
 			if !strings.HasPrefix(host, "*") {
 				if s.byHost[host] != nil && !slices.Contains(s.vsByHost[host], vs) {
 					s.vsByHost[host] = append(s.vsByHost[host], vs)
@@ -143,8 +151,10 @@ func (s *Snapshot) index() {
 			}
 		}
 	}
-	for _, dr := range s.DestinationRules {
-		r := hostRule{host: ResolveShortName(dr.Spec.Host, dr.Namespace, s.DomainSuffix), dr: dr}
+	s.drMerges = MergeDestinationRules(s.DestinationRules, s.ResolveHost)
+	for _, m := range s.drMerges {
+		dr := m.Into
+		r := hostRule{host: s.ResolveHost(dr.Spec.Host, dr.Namespace), dr: dr}
 		if strings.HasPrefix(r.host, "*") {
 			s.drWildcard = append(s.drWildcard, r)
 		} else {
@@ -177,12 +187,20 @@ func (s *Snapshot) VirtualService(namespace, name string) *VirtualService {
 // DestinationRuleFor returns the DestinationRule that applies to traffic from a proxy in proxyNamespace
 // to the service, as Istio picks it: a rule in the proxy's namespace first, then in the service's
 // namespace, then anywhere else; within each, an exact host before a wildcard, then the oldest.
+// Without the proxy's labels, rules with a workloadSelector apply only if it selects everything.
 func (s *Snapshot) DestinationRuleFor(proxyNamespace string, svc *Service) *DestinationRule {
+	return s.DestinationRuleForWorkload(proxyNamespace, nil, svc)
+}
+
+// DestinationRuleForWorkload is DestinationRuleFor for a proxy with these labels: a rule with a
+// workloadSelector applies only to the workloads it selects in its own namespace, and there it wins
+// over a rule without one for the same host, as in Istio.
+func (s *Snapshot) DestinationRuleForWorkload(proxyNamespace string, proxyLabels map[string]string, svc *Service) *DestinationRule {
 	var best *DestinationRule
 	bestRank := 0
 	for _, candidates := range [][]hostRule{s.drByHost[svc.Hostname], s.drWildcard} {
 		for _, r := range candidates {
-			if rank := drRank(r, svc, proxyNamespace); rank > bestRank { // among equals the oldest (first) wins
+			if rank := drRank(r, svc, proxyNamespace, proxyLabels); rank > bestRank { // among equals the oldest (first) wins
 				best, bestRank = r.dr, rank
 			}
 		}
@@ -191,12 +209,13 @@ func (s *Snapshot) DestinationRuleFor(proxyNamespace string, svc *Service) *Dest
 }
 
 // drRank scores how well a DestinationRule fits; 0 means it does not apply.
-func drRank(r hostRule, svc *Service, proxyNamespace string) int {
+func drRank(r hostRule, svc *Service, proxyNamespace string, proxyLabels map[string]string) int {
 	dr, host := r.dr, r.host
 	if !HostMatches(host, svc.Hostname) || !ExportedTo(dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
 		return 0
 	}
-	if dr.Spec.WorkloadSelector != nil && dr.Namespace != proxyNamespace {
+	sel := dr.Spec.WorkloadSelector
+	if sel != nil && (dr.Namespace != proxyNamespace || !LabelsMatch(sel.MatchLabels, proxyLabels)) {
 		return 0
 	}
 	rank := 1
@@ -207,6 +226,10 @@ func drRank(r hostRule, svc *Service, proxyNamespace string) int {
 		rank = 3
 	}
 	if host == svc.Hostname {
+		rank++
+	}
+	rank *= 2
+	if sel != nil {
 		rank++
 	}
 	return rank

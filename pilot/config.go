@@ -5,7 +5,10 @@ package pilot
 import (
 	"errors"
 	"flag"
+	"strings"
 	"time"
+
+	"github.com/minipilot/minipilot/adapters/kube"
 )
 
 // Config is everything pilot-discovery is told on its command line.
@@ -20,6 +23,19 @@ type Config struct {
 	LogLevel    string
 	// ShutdownGrace is how long open streams get to finish on shutdown.
 	ShutdownGrace time.Duration
+
+	// Kubeconfig (or InCluster) names the primary Kubernetes cluster: its services and endpoints and
+	// its networking.istio.io routing rules are served.
+	Kubeconfig string
+	InCluster  bool
+	// ClusterName names the primary cluster; by default the kubeconfig's current context.
+	ClusterName string
+	// WatchNamespaces narrows what is watched in every cluster; empty watches all namespaces.
+	WatchNamespaces []string
+	// RemoteKubeconfigs add the services and endpoints of other clusters: "name=path" or a path.
+	RemoteKubeconfigs []string
+	// LeaderElectionNamespace holds the Lease that picks the replica writing rule statuses.
+	LeaderElectionNamespace string
 }
 
 // BindFlags declares the flags on fs, with their defaults, and returns the Config they fill in.
@@ -33,14 +49,38 @@ func BindFlags(fs *flag.FlagSet) *Config {
 	fs.DurationVar(&c.DebounceMax, "debounce-max", time.Second, "longest a change waits for a quiet period before it is pushed anyway")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 5*time.Second, "how long open streams get to finish on shutdown")
+	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the Kubernetes cluster to serve (services, endpoints and networking.istio.io routing rules)")
+	fs.BoolVar(&c.InCluster, "in-cluster", false, "serve the Kubernetes cluster pilot runs in, through its service account")
+	fs.StringVar(&c.ClusterName, "cluster-name", "", "name of the cluster given by --kubeconfig or --in-cluster (default: the kubeconfig's current context, or \""+kube.InClusterName+"\" in-cluster)")
+	fs.Func("watch-namespaces", "comma-separated namespaces to watch in every cluster (default: all)", func(v string) error {
+		c.WatchNamespaces = splitList(v)
+		return nil
+	})
+	fs.Func("remote-kubeconfig", "kubeconfig of another cluster whose services and endpoints join the mesh, as name=path or a path (the cluster is then named after its current context); repeatable or comma-separated", func(v string) error {
+		c.RemoteKubeconfigs = append(c.RemoteKubeconfigs, v)
+		return nil
+	})
+	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", "istio-system", "namespace of the Lease that elects the replica writing the status of routing rules")
 	return c
 }
+
+// Kube says whether a primary Kubernetes cluster is configured.
+func (c *Config) Kube() bool { return c.Kubeconfig != "" || c.InCluster }
 
 // Validate says what is wrong with a Config, if anything.
 func (c *Config) Validate() error {
 	var errs []error
-	if c.ConfigDir == "" {
-		errs = append(errs, errors.New("--config-dir is required: a directory of manifests to serve"))
+	if c.ConfigDir == "" && !c.Kube() {
+		errs = append(errs, errors.New("no config source: give --config-dir (a directory of manifests), --kubeconfig or --in-cluster (a Kubernetes cluster), or both"))
+	}
+	if c.Kubeconfig != "" && c.InCluster {
+		errs = append(errs, errors.New("--kubeconfig and --in-cluster both name the primary cluster: give one"))
+	}
+	if c.Kube() && c.LeaderElectionNamespace == "" {
+		errs = append(errs, errors.New("--leader-election-namespace must not be empty"))
+	}
+	if _, err := kube.ParseRemoteSpecs(c.RemoteKubeconfigs); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Debounce < 0 || c.DebounceMax < 0 {
 		errs = append(errs, errors.New("--debounce and --debounce-max must not be negative"))
@@ -49,4 +89,14 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("--debounce-max must be at least --debounce"))
 	}
 	return errors.Join(errs...)
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

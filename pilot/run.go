@@ -32,8 +32,16 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	store := model.NewStore(cfg.DomainSuffix, clk.Now)
-	files := file.New(cfg.ConfigDir, k8s.Options{DomainSuffix: cfg.DomainSuffix}, log)
-	filesReg := store.Register("file", files)
+	// Kubernetes sources first: where a cluster and the files both define a service, the cluster's wins.
+	sources, clusters, err := kubeSources(ctx, cfg, store, clk, log)
+	if err != nil {
+		return err
+	}
+	if cfg.ConfigDir != "" {
+		files := file.New(cfg.ConfigDir, k8s.Options{DomainSuffix: cfg.DomainSuffix}, log)
+		filesReg := store.Register("file", files)
+		sources = append(sources, task{"file adapter", func(ctx context.Context) error { return files.Run(ctx, filesReg, clk) }})
+	}
 
 	xds := server.New(store, server.Options{
 		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, Clock: clk, Log: log, Metrics: server.NewMetrics(registry),
@@ -60,15 +68,17 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()),
-		zap.String("configDir", cfg.ConfigDir))
+		zap.String("configDir", cfg.ConfigDir), zap.Strings("clusters", clusters))
 
 	g, ctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := files.Run(ctx, filesReg, clk); err != nil {
-			return fmt.Errorf("file adapter: %w", err)
-		}
-		return nil
-	})
+	for _, src := range sources {
+		g.Go(func() error {
+			if err := src.run(ctx); err != nil {
+				return fmt.Errorf("%s: %w", src.name, err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error { xds.Run(ctx); return nil })
 	g.Go(func() error { return grpcServer.Serve(grpcLis) })
 	g.Go(func() error {

@@ -1,5 +1,7 @@
 package kube
 
+//lint:file-ignore SA1019 v1 Endpoints are watched on purpose: Services without a selector list external addresses there.
+
 import (
 	"maps"
 	"slices"
@@ -109,7 +111,9 @@ func sortedValues[T any](m map[string]T) []T {
 }
 
 // sameVersion: the object did not change at all.
-func sameVersion[T metav1.Object](a, b T) bool { return a.GetResourceVersion() == b.GetResourceVersion() }
+func sameVersion[T metav1.Object](a, b T) bool {
+	return a.GetResourceVersion() == b.GetResourceVersion()
+}
 
 // samePod: conversion reads a Pod's labels only (subsets select on them); status churn is no news.
 func samePod(a, b *corev1.Pod) bool { return maps.Equal(a.Labels, b.Labels) }

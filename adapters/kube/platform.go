@@ -1,5 +1,7 @@
 package kube
 
+//lint:file-ignore SA1019 v1 Endpoints are watched on purpose: Services without a selector list external addresses there.
+
 import (
 	"context"
 	"fmt"

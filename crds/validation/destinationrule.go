@@ -2,8 +2,10 @@ package validation
 
 import (
 	"net/netip"
+	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/minipilot/minipilot/crds/networking"
@@ -11,6 +13,9 @@ import (
 
 var simpleLBs = []string{networking.LBUnspecified, networking.LBLeastConn, networking.LBRandom,
 	networking.LBPassthrough, networking.LBRoundRobin, networking.LBLeastRequest}
+
+// labelValue is what Kubernetes accepts as a label value (and as the name part of a key).
+var labelValue = regexp.MustCompile(`^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$`)
 
 var tlsModes = []string{networking.TLSDisable, networking.TLSSimple, networking.TLSMutual, networking.TLSIstioMutual}
 
@@ -23,7 +28,8 @@ func DestinationRule(dr *networking.DestinationRule) Result {
 		return r
 	}
 	r.host(spec.f("host"), dr.Host, true)
-	r.trafficPolicy(spec.f("trafficPolicy"), dr.TrafficPolicy, true)
+	topOutlier := dr.TrafficPolicy != nil && dr.TrafficPolicy.OutlierDetection != nil
+	r.trafficPolicy(spec.f("trafficPolicy"), dr.TrafficPolicy, topOutlier)
 	seen := map[string]bool{}
 	for i, s := range dr.Subsets {
 		p := spec.f("subsets").i(i)
@@ -36,16 +42,24 @@ func DestinationRule(dr *networking.DestinationRule) Result {
 			r.errorf(p.f("name"), "subset %q is defined twice", s.Name)
 		}
 		seen[s.Name] = true
-		r.trafficPolicy(p.f("trafficPolicy"), s.TrafficPolicy, true)
+		r.labels(p.f("labels"), s.Labels)
+		outlier := topOutlier || s.TrafficPolicy != nil && s.TrafficPolicy.OutlierDetection != nil
+		r.trafficPolicy(p.f("trafficPolicy"), s.TrafficPolicy, outlier)
+	}
+	r.exportTo(spec.f("exportTo"), dr.ExportTo)
+	if ws := dr.WorkloadSelector; ws != nil {
+		r.labels(spec.f("workloadSelector").f("matchLabels"), ws.MatchLabels)
 	}
 	return r
 }
 
-func (r *Result) trafficPolicy(p path, tp *networking.TrafficPolicy, portLevelAllowed bool) {
+// trafficPolicy checks one level of policy; hasOutlier says whether outlier detection applies at this
+// level (its own or inherited), which locality failover needs.
+func (r *Result) trafficPolicy(p path, tp *networking.TrafficPolicy, hasOutlier bool) {
 	if tp == nil {
 		return
 	}
-	r.loadBalancer(p.f("loadBalancer"), tp.LoadBalancer)
+	r.loadBalancer(p.f("loadBalancer"), tp.LoadBalancer, hasOutlier)
 	r.connectionPool(p.f("connectionPool"), tp.ConnectionPool)
 	r.outlierDetection(p.f("outlierDetection"), tp.OutlierDetection)
 	r.clientTLS(p.f("tls"), tp.TLS)
@@ -67,14 +81,15 @@ func (r *Result) trafficPolicy(p path, tp *networking.TrafficPolicy, portLevelAl
 			}
 			ports[pl.Port.Number] = true
 		}
-		r.loadBalancer(pp.f("loadBalancer"), pl.LoadBalancer)
+		// A port level setting replaces every setting of its level, so only its own outlier counts.
+		r.loadBalancer(pp.f("loadBalancer"), pl.LoadBalancer, pl.OutlierDetection != nil)
 		r.connectionPool(pp.f("connectionPool"), pl.ConnectionPool)
 		r.outlierDetection(pp.f("outlierDetection"), pl.OutlierDetection)
 		r.clientTLS(pp.f("tls"), pl.TLS)
 	}
 }
 
-func (r *Result) loadBalancer(p path, lb *networking.LoadBalancerSettings) {
+func (r *Result) loadBalancer(p path, lb *networking.LoadBalancerSettings, hasOutlier bool) {
 	if lb == nil {
 		return
 	}
@@ -85,55 +100,127 @@ func (r *Result) loadBalancer(p path, lb *networking.LoadBalancerSettings) {
 		r.errorf(p, "only one of simple and consistentHash may be set")
 	}
 	if ch := lb.ConsistentHash; ch != nil {
-		cp := p.f("consistentHash")
-		keys := 0
-		for _, set := range []bool{ch.HTTPHeaderName != "", ch.HTTPCookie != nil, ch.UseSourceIP, ch.HTTPQueryParameterName != ""} {
-			if set {
-				keys++
-			}
-		}
-		if keys != 1 {
-			r.errorf(cp, "exactly one of httpHeaderName, httpCookie, useSourceIp and httpQueryParameterName must be set, got %d", keys)
-		}
-		if ch.RingHash != nil && ch.Maglev != nil {
-			r.errorf(cp, "only one of ringHash and maglev may be set")
-		}
-		if c := ch.HTTPCookie; c != nil {
-			if c.Name == "" {
-				r.errorf(cp.f("httpCookie").f("name"), "the cookie name is required")
-			}
-			r.duration(cp.f("httpCookie").f("ttl"), c.TTL, 0)
-		}
-		if ch.Maglev != nil && ch.Maglev.TableSize != 0 && !isPrime(ch.Maglev.TableSize) {
-			r.errorf(cp.f("maglev").f("tableSize"), "table size %d must be a prime number", ch.Maglev.TableSize)
-		}
+		r.consistentHash(p.f("consistentHash"), ch)
 	}
 	if ls := lb.LocalityLbSetting; ls != nil {
-		lp := p.f("localityLbSetting")
-		if len(ls.Distribute) > 0 && len(ls.Failover) > 0 {
-			r.errorf(lp, "only one of distribute and failover may be set")
+		r.localityLB(p.f("localityLbSetting"), ls, hasOutlier)
+	}
+	r.duration(p.f("warmupDurationSecs"), lb.WarmupDurationSecs, 0)
+	if lb.WarmupDurationSecs != nil && (lb.ConsistentHash != nil || lb.Simple == networking.LBRandom || lb.Simple == networking.LBPassthrough) {
+		r.errorf(p.f("warmupDurationSecs"), "a warm-up (slow start) works only with ROUND_ROBIN and LEAST_REQUEST load balancing")
+	}
+}
+
+func (r *Result) consistentHash(cp path, ch *networking.ConsistentHashLB) {
+	keys := 0
+	for _, set := range []bool{ch.HTTPHeaderName != "", ch.HTTPCookie != nil, ch.UseSourceIP, ch.HTTPQueryParameterName != ""} {
+		if set {
+			keys++
 		}
-		for i, d := range ls.Distribute {
-			sum := uint32(0)
-			for _, k := range sortedKeys(d.To) {
-				sum += d.To[k]
-			}
-			if sum != 100 {
-				r.errorf(lp.f("distribute").i(i).f("to"), "the weights add up to %d, not 100", sum)
-			}
-			if d.From == "" {
-				r.errorf(lp.f("distribute").i(i).f("from"), "the source locality is required")
-			}
+	}
+	if keys != 1 {
+		r.errorf(cp, "exactly one of httpHeaderName, httpCookie, useSourceIp and httpQueryParameterName must be set, got %d", keys)
+	}
+	if ch.RingHash != nil && ch.Maglev != nil {
+		r.errorf(cp, "only one of ringHash and maglev may be set")
+	}
+	if ch.MinimumRingSize != 0 && (ch.RingHash != nil || ch.Maglev != nil) {
+		r.errorf(cp.f("minimumRingSize"), "the deprecated minimumRingSize cannot be combined with ringHash or maglev; set ringHash.minimumRingSize")
+	}
+	if c := ch.HTTPCookie; c != nil {
+		if c.Name == "" {
+			r.errorf(cp.f("httpCookie").f("name"), "the cookie name is required")
 		}
-		for i, f := range ls.Failover {
-			if f.From == "" || f.To == "" {
-				r.errorf(lp.f("failover").i(i), "both from and to regions are required")
-			} else if f.From == f.To {
-				r.errorf(lp.f("failover").i(i), "a region cannot fail over to itself (%q)", f.From)
+		r.duration(cp.f("httpCookie").f("ttl"), c.TTL, 0)
+	}
+	if ch.Maglev != nil && ch.Maglev.TableSize != 0 && !isPrime(ch.Maglev.TableSize) {
+		r.errorf(cp.f("maglev").f("tableSize"), "table size %d must be a prime number", ch.Maglev.TableSize)
+	}
+}
+
+// localityLB follows Istio's validateLocalityLbSetting.
+func (r *Result) localityLB(lp path, ls *networking.LocalityLoadBalancerSetting, hasOutlier bool) {
+	if len(ls.Distribute) > 0 && len(ls.Failover) > 0 {
+		r.errorf(lp, "only one of distribute and failover may be set")
+	}
+	if len(ls.Failover) > 0 {
+		for i, label := range ls.FailoverPriority {
+			name, _, _ := strings.Cut(label, "=")
+			if name == "topology.kubernetes.io/region" || name == "topology.kubernetes.io/zone" || name == "topology.istio.io/subzone" {
+				r.errorf(lp.f("failoverPriority").i(i), "failover already orders by region; %q cannot be in failoverPriority as well", name)
 			}
 		}
 	}
-	r.duration(p.f("warmupDurationSecs"), lb.WarmupDurationSecs, 0)
+	var from []string
+	for i, d := range ls.Distribute {
+		dp := lp.f("distribute").i(i)
+		if d.From == "" {
+			r.errorf(dp.f("from"), "the source locality is required")
+		}
+		from = append(from, d.From)
+		sum := uint32(0)
+		for _, k := range sortedKeys(d.To) {
+			if d.To[k] == 0 || d.To[k] > 100 {
+				r.errorf(dp.f("to").k(k), "weight %d is outside 1..100", d.To[k])
+			}
+			sum += d.To[k]
+		}
+		if sum != 100 {
+			r.errorf(dp.f("to"), "the weights add up to %d, not 100", sum)
+		}
+		r.localities(dp.f("to"), sortedKeys(d.To))
+	}
+	r.localities(lp.f("distribute"), from)
+	for i, f := range ls.Failover {
+		fp := lp.f("failover").i(i)
+		switch {
+		case f.From == "" || f.To == "":
+			r.errorf(fp, "both from and to regions are required")
+		case f.From == f.To:
+			r.errorf(fp, "a region cannot fail over to itself (%q)", f.From)
+		case strings.ContainsAny(f.From+f.To, "/*"):
+			r.errorf(fp, "failover names regions only, without zones or '*' (got %q to %q)", f.From, f.To)
+		}
+	}
+	for i, label := range ls.FailoverPriority {
+		if name, _, _ := strings.Cut(label, "="); name == "" {
+			r.errorf(lp.f("failoverPriority").i(i), "a label name is required")
+		}
+	}
+	if (len(ls.Failover) > 0 || len(ls.FailoverPriority) > 0) && !hasOutlier {
+		r.warnf(lp, "failover needs outlierDetection: without it no endpoint is seen to fail, so traffic never fails over")
+	}
+	if ls.Enabled != nil && !*ls.Enabled && (len(ls.Distribute) > 0 || len(ls.Failover) > 0 || len(ls.FailoverPriority) > 0) {
+		r.warnf(lp.f("enabled"), "locality load balancing is disabled, so the rest of localityLbSetting has no effect")
+	}
+}
+
+// localities checks "region/zone/subzone" patterns: no empty part, at most one '*' and only at the
+// end, and no two patterns that cover the same localities.
+func (r *Result) localities(p path, locs []string) {
+	for i, l := range locs {
+		if n := strings.Count(l, "*"); n > 1 || n == 1 && !strings.HasSuffix(l, "*") {
+			r.errorf(p, "locality %q: '*' may appear once, at the end", l)
+		}
+		if slices.Contains(strings.Split(l, "/"), "") {
+			r.errorf(p, "locality %q has an empty region, zone or subzone", l)
+		}
+		for _, other := range locs[:i] {
+			if localityCovers(l, other) || localityCovers(other, l) {
+				r.errorf(p, "localities %q and %q overlap", other, l)
+			}
+		}
+	}
+}
+
+func localityCovers(pattern, l string) bool {
+	if pattern == l {
+		return true
+	}
+	if prefix, ok := strings.CutSuffix(pattern, "*"); ok {
+		return strings.HasPrefix(l, prefix)
+	}
+	return strings.HasPrefix(l, pattern+"/")
 }
 
 func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
@@ -164,6 +251,9 @@ func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
 		default:
 			r.errorf(hp.f("h2UpgradePolicy"), "%q is not DEFAULT, DO_NOT_UPGRADE or UPGRADE", h.H2UpgradePolicy)
 		}
+		if h.UseClientProtocol && h.H2UpgradePolicy == "UPGRADE" {
+			r.errorf(hp, "useClientProtocol keeps the client's protocol, which contradicts h2UpgradePolicy UPGRADE")
+		}
 	}
 }
 
@@ -171,7 +261,12 @@ func (r *Result) outlierDetection(p path, od *networking.OutlierDetection) {
 	if od == nil {
 		return
 	}
-	nonNegative(r, p.f("consecutiveErrors"), od.ConsecutiveErrors)
+	if od.ConsecutiveErrors != 0 {
+		r.errorf(p.f("consecutiveErrors"), "consecutiveErrors is deprecated and Istio ignores it; use consecutive5xxErrors or consecutiveGatewayErrors")
+	}
+	if od.ConsecutiveLocalOriginFailures != nil && !od.SplitExternalLocalOriginErrors {
+		r.errorf(p.f("consecutiveLocalOriginFailures"), "counts only with splitExternalLocalOriginErrors: true")
+	}
 	r.duration(p.f("interval"), od.Interval, time.Millisecond)
 	r.duration(p.f("baseEjectionTime"), od.BaseEjectionTime, time.Millisecond)
 	if od.MaxEjectionPercent < 0 || od.MaxEjectionPercent > 100 {
@@ -197,9 +292,68 @@ func (r *Result) clientTLS(p path, t *networking.ClientTLSSettings) {
 		}
 	case networking.TLSIstioMutual:
 		r.errorf(p.f("mode"), "ISTIO_MUTUAL needs Istio's certificate authority, which minipilot does not run; use SIMPLE or MUTUAL with file paths")
+		return
+	case "", networking.TLSDisable:
+		if t.ClientCertificate != "" || t.PrivateKey != "" || t.CaCertificates != "" || t.CredentialName != "" ||
+			len(t.SubjectAltNames) > 0 || t.Sni != "" || t.InsecureSkipVerify != nil || t.CaCrl != "" {
+			r.errorf(p, "TLS settings have no effect when mode is %s", cmpOr(t.Mode, "unset (DISABLE)"))
+		}
+		return
+	case networking.TLSSimple:
+		if t.ClientCertificate != "" || t.PrivateKey != "" {
+			r.errorf(p, "clientCertificate and privateKey are sent only in MUTUAL mode")
+		}
 	}
 	if t.CredentialName != "" {
 		r.errorf(p.f("credentialName"), "credentialName needs an SDS server, which minipilot does not run; use file paths")
+	}
+	if t.CaCrl != "" && t.CaCertificates == "" {
+		r.errorf(p.f("caCrl"), "a CRL is checked only with caCertificates")
+	}
+	if t.InsecureSkipVerify != nil && *t.InsecureSkipVerify && (t.CaCertificates != "" || len(t.SubjectAltNames) > 0) {
+		r.errorf(p.f("insecureSkipVerify"), "the server is not verified, so caCertificates and subjectAltNames would have no effect")
+	}
+	if len(t.SubjectAltNames) > 0 && t.CaCertificates == "" {
+		r.errorf(p.f("subjectAltNames"), "subject alternative names are checked only when caCertificates verifies the server")
+	}
+}
+
+// exportTo checks Istio's visibility values: "*", ".", "~" (nowhere) or namespace names.
+func (r *Result) exportTo(p path, values []string) {
+	seen := map[string]bool{}
+	for i, v := range values {
+		switch {
+		case v == "*" || v == "." || v == "~":
+			if len(values) > 1 && v != "." {
+				r.errorf(p.i(i), "%q cannot be combined with other exportTo values", v)
+			}
+		case !dnsLabel.MatchString(v):
+			r.errorf(p.i(i), "%q is not \"*\", \".\", \"~\" or a namespace name", v)
+		}
+		if seen[v] {
+			r.errorf(p.i(i), "%q is listed twice", v)
+		}
+		seen[v] = true
+	}
+}
+
+// labels checks label maps: Kubernetes label keys and values.
+func (r *Result) labels(p path, m map[string]string) {
+	for _, k := range sortedKeys(m) {
+		name := k
+		if prefix, n, ok := strings.Cut(k, "/"); ok {
+			name = n
+			if prefix == "" || strings.ContainsAny(prefix, " =") {
+				r.errorf(p.k(k), "%q is not a valid label key", k)
+				continue
+			}
+		}
+		if !labelValue.MatchString(name) || name == "" || len(name) > 63 {
+			r.errorf(p.k(k), "%q is not a valid label key", k)
+		}
+		if !labelValue.MatchString(m[k]) || len(m[k]) > 63 {
+			r.errorf(p.k(k), "%q is not a valid label value", m[k])
+		}
 	}
 }
 
@@ -237,4 +391,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func cmpOr(s, fallback string) string {
+	if s == "" {
+		return fallback
+	}
+	return s
 }

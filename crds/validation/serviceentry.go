@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -11,10 +12,9 @@ var (
 	resolutions = []string{"NONE", "STATIC", "DNS", "DNS_ROUND_ROBIN"}
 	locations   = []string{"MESH_EXTERNAL", "MESH_INTERNAL"}
 	protocols   = []string{"HTTP", "HTTPS", "GRPC", "HTTP2", "MONGO", "TCP", "TLS", "UDP", "GRPC-WEB", "REDIS", "MYSQL"}
-	serverTLS   = []string{"PASSTHROUGH", "SIMPLE", "MUTUAL", "AUTO_PASSTHROUGH", "ISTIO_MUTUAL", "OPTIONAL_MUTUAL"}
 )
 
-// ServiceEntry validates a ServiceEntry spec.
+// ServiceEntry validates a ServiceEntry spec, with Istio's rules for each resolution.
 func ServiceEntry(se *networking.ServiceEntry) Result {
 	var r Result
 	spec := path("spec")
@@ -22,103 +22,151 @@ func ServiceEntry(se *networking.ServiceEntry) Result {
 		r.errorf(spec, "spec is required")
 		return r
 	}
-	if len(se.Hosts) == 0 {
-		r.errorf(spec.f("hosts"), "at least one host is required")
-	}
-	for i, h := range se.Hosts {
-		r.host(spec.f("hosts").i(i), h, true)
-	}
-	for i, a := range se.Addresses {
-		r.cidr(spec.f("addresses").i(i), a)
-	}
-	if se.Resolution != "" && !slices.Contains(resolutions, se.Resolution) {
+	resolution := cmpOr(se.Resolution, "NONE")
+	if !slices.Contains(resolutions, resolution) {
 		r.errorf(spec.f("resolution"), "%q is not a resolution (want one of %v)", se.Resolution, resolutions)
 	}
 	if se.Location != "" && !slices.Contains(locations, se.Location) {
 		r.errorf(spec.f("location"), "%q is not a location (want one of %v)", se.Location, locations)
 	}
-	if len(se.Ports) == 0 {
-		r.errorf(spec.f("ports"), "at least one port is required")
-	}
-	names := map[string]bool{}
-	for i, p := range se.Ports {
-		pp := spec.f("ports").i(i)
-		if p.Number == 0 || p.Number > 65535 {
-			r.errorf(pp.f("number"), "port %d is outside 1..65535", p.Number)
-		}
-		r.port(pp.f("targetPort"), p.TargetPort)
-		if p.Name == "" {
-			r.errorf(pp.f("name"), "a port needs a name")
-		} else if names[p.Name] {
-			r.errorf(pp.f("name"), "port name %q is used twice", p.Name)
-		}
-		names[p.Name] = true
-		if p.Protocol != "" && !slices.Contains(protocols, strings.ToUpper(p.Protocol)) {
-			r.errorf(pp.f("protocol"), "%q is not a protocol (want one of %v)", p.Protocol, protocols)
+	r.serviceEntryHosts(spec, se, resolution)
+	for i, a := range se.Addresses {
+		r.cidr(spec.f("addresses").i(i), a)
+		if strings.Contains(a, "/") && resolution != "NONE" && resolution != "STATIC" {
+			r.errorf(spec.f("addresses").i(i), "a CIDR address needs resolution NONE or STATIC (a DNS entry has no range to match)")
 		}
 	}
-	if se.Resolution == "STATIC" && len(se.Endpoints) == 0 && se.WorkloadSelector == nil {
-		r.errorf(spec.f("endpoints"), "STATIC resolution needs endpoints or a workloadSelector")
-	}
-	if len(se.Endpoints) > 0 && se.WorkloadSelector != nil {
-		r.errorf(spec, "only one of endpoints and workloadSelector may be set")
-	}
-	for i, e := range se.Endpoints {
-		ep := spec.f("endpoints").i(i)
-		if e.Address == "" {
-			r.errorf(ep.f("address"), "an endpoint needs an address")
-		} else if se.Resolution == "STATIC" {
-			r.cidr(ep.f("address"), e.Address)
+	names := r.serviceEntryPorts(spec, se, resolution)
+	r.serviceEntryEndpoints(spec, se, resolution, names)
+	if ws := se.WorkloadSelector; ws != nil {
+		r.labels(spec.f("workloadSelector").f("matchLabels"), ws.MatchLabels)
+		if len(se.Endpoints) > 0 {
+			r.errorf(spec, "only one of endpoints and workloadSelector may be set")
 		}
-		for _, k := range sortedKeys(e.Ports) {
-			if !names[k] {
-				r.errorf(ep.f("ports").k(k), "%q is not the name of one of the entry's ports", k)
-			}
-			r.port(ep.f("ports").k(k), e.Ports[k])
+		if resolution != "STATIC" {
+			r.errorf(spec.f("workloadSelector"), "the selected workloads are endpoints, which only STATIC resolution uses (resolution is %s)", resolution)
+		}
+	}
+	r.exportTo(spec.f("exportTo"), se.ExportTo)
+	for i, san := range se.SubjectAltNames {
+		if san == "" {
+			r.errorf(spec.f("subjectAltNames").i(i), "a subject alternative name must not be empty")
 		}
 	}
 	return r
 }
 
-// Gateway validates a Gateway spec.
-func Gateway(gw *networking.Gateway) Result {
-	var r Result
-	spec := path("spec")
-	if gw == nil {
-		r.errorf(spec, "spec is required")
-		return r
+func (r *Result) serviceEntryHosts(spec path, se *networking.ServiceEntry, resolution string) {
+	if len(se.Hosts) == 0 {
+		r.errorf(spec.f("hosts"), "at least one host is required")
 	}
-	if len(gw.Servers) == 0 {
-		r.errorf(spec.f("servers"), "at least one server is required")
+	for i, h := range se.Hosts {
+		hp := spec.f("hosts").i(i)
+		if h == "*" {
+			r.errorf(hp, "the host \"*\" would capture every destination; name the hosts")
+			continue
+		}
+		r.host(hp, h, true)
+		if resolution == "DNS" && len(se.Endpoints) == 0 && strings.HasPrefix(h, "*") {
+			r.errorf(hp, "DNS resolution without endpoints resolves the hosts, so %q must not be a wildcard", h)
+		}
 	}
-	for i, s := range gw.Servers {
-		sp := spec.f("servers").i(i)
-		if s.Port == nil || s.Port.Number == 0 {
-			r.errorf(sp.f("port").f("number"), "a server needs a port number")
-		} else {
-			r.port(sp.f("port").f("number"), s.Port.Number)
-			if !slices.Contains(protocols, strings.ToUpper(s.Port.Protocol)) {
-				r.errorf(sp.f("port").f("protocol"), "%q is not a protocol (want one of %v)", s.Port.Protocol, protocols)
-			}
-		}
-		if len(s.Hosts) == 0 {
-			r.errorf(sp.f("hosts"), "at least one host is required")
-		}
-		for j, h := range s.Hosts {
-			host := h
-			if _, after, ok := strings.Cut(h, "/"); ok { // "namespace/host"
-				host = after
-			}
-			r.host(sp.f("hosts").i(j), host, true)
-		}
-		if t := s.TLS; t != nil {
-			if t.Mode != "" && !slices.Contains(serverTLS, t.Mode) {
-				r.errorf(sp.f("tls").f("mode"), "%q is not a TLS mode (want one of %v)", t.Mode, serverTLS)
-			}
-			if (t.Mode == "SIMPLE" || t.Mode == "MUTUAL") && t.CredentialName == "" && (t.ServerCertificate == "" || t.PrivateKey == "") {
-				r.errorf(sp.f("tls"), "%s mode needs serverCertificate and privateKey (file paths)", t.Mode)
+	// On a plain TCP port nothing tells the hosts apart (HTTP has the Host header, TLS the SNI), so
+	// several hosts need NONE resolution, where the destination address decides.
+	if len(se.Hosts) > 1 && resolution != "NONE" {
+		for i, p := range se.Ports {
+			if proto := strings.ToUpper(p.Protocol); !slices.Contains([]string{"HTTP", "HTTP2", "GRPC", "GRPC-WEB", "HTTPS", "TLS"}, proto) {
+				r.errorf(spec.f("ports").i(i).f("protocol"), "%d hosts share this %s port, but only HTTP and TLS can tell hosts apart (use one host, or resolution NONE)",
+					len(se.Hosts), cmpOr(p.Protocol, "TCP"))
 			}
 		}
 	}
-	return r
+}
+
+// serviceEntryPorts checks the ports and returns their names.
+func (r *Result) serviceEntryPorts(spec path, se *networking.ServiceEntry, resolution string) map[string]bool {
+	if len(se.Ports) == 0 {
+		r.errorf(spec.f("ports"), "at least one port is required")
+	}
+	names := map[string]bool{}
+	numbers := map[uint32]bool{}
+	for i, p := range se.Ports {
+		pp := spec.f("ports").i(i)
+		if p.Number == 0 || p.Number > 65535 {
+			r.errorf(pp.f("number"), "port %d is outside 1..65535", p.Number)
+		} else if numbers[p.Number] {
+			r.errorf(pp.f("number"), "port %d is defined twice", p.Number)
+		}
+		numbers[p.Number] = true
+		r.port(pp.f("targetPort"), p.TargetPort)
+		if p.TargetPort != 0 && resolution == "NONE" {
+			r.errorf(pp.f("targetPort"), "with resolution NONE connections go where the client sent them; a targetPort cannot apply")
+		}
+		switch {
+		case p.Name == "":
+			r.errorf(pp.f("name"), "a port needs a name")
+		case names[p.Name]:
+			r.errorf(pp.f("name"), "port name %q is used twice", p.Name)
+		case !dnsLabel.MatchString(p.Name):
+			r.errorf(pp.f("name"), "%q is not a valid port name (lowercase letters, digits and '-')", p.Name)
+		}
+		names[p.Name] = true
+		switch {
+		case p.Protocol == "":
+			r.warnf(pp.f("protocol"), "without a protocol the port is proxied as opaque TCP (minipilot does not sniff protocols as Istio does)")
+		case !slices.Contains(protocols, strings.ToUpper(p.Protocol)):
+			r.errorf(pp.f("protocol"), "%q is not a protocol (want one of %v)", p.Protocol, protocols)
+		}
+	}
+	return names
+}
+
+func (r *Result) serviceEntryEndpoints(spec path, se *networking.ServiceEntry, resolution string, names map[string]bool) {
+	switch {
+	case resolution == "NONE" && len(se.Endpoints) > 0:
+		r.errorf(spec.f("endpoints"), "resolution NONE forwards to the address the client dialled; endpoints would not be used")
+	case resolution == "DNS_ROUND_ROBIN" && len(se.Endpoints) > 1:
+		r.errorf(spec.f("endpoints"), "DNS_ROUND_ROBIN resolves one name; it takes at most one endpoint (use DNS for several)")
+	case resolution == "STATIC" && len(se.Endpoints) == 0 && se.WorkloadSelector == nil:
+		// Istio accepts it, but traffic would have nowhere to go: refuse it with the reason.
+		r.errorf(spec.f("endpoints"), "STATIC resolution needs endpoints or a workloadSelector")
+	}
+	for i, e := range se.Endpoints {
+		ep := spec.f("endpoints").i(i)
+		switch {
+		case e.Address == "":
+			r.errorf(ep.f("address"), "an endpoint needs an address")
+		case strings.HasPrefix(e.Address, "unix://"):
+			r.errorf(ep.f("address"), "Unix domain socket endpoints are not supported by minipilot")
+		case resolution == "STATIC":
+			if _, err := netip.ParseAddr(e.Address); err != nil {
+				r.errorf(ep.f("address"), "%q is not an IP address, which STATIC resolution needs (use DNS for names)", e.Address)
+			}
+		case strings.Contains(e.Address, "*"):
+			r.errorf(ep.f("address"), "%q: an endpoint address must not be a wildcard", e.Address)
+		default:
+			if _, err := netip.ParseAddr(e.Address); err != nil {
+				r.host(ep.f("address"), e.Address, false)
+			}
+		}
+		for _, k := range sortedKeys(e.Ports) {
+			if !names[k] {
+				r.errorf(ep.f("ports").k(k), "%q is not the name of one of the entry's ports", k)
+			}
+			if e.Ports[k] == 0 {
+				r.errorf(ep.f("ports").k(k), "port 0 is outside 1..65535")
+			}
+			r.port(ep.f("ports").k(k), e.Ports[k])
+		}
+		r.labels(ep.f("labels"), e.Labels)
+		if e.Locality != "" && (strings.Count(e.Locality, "/") > 2 || slices.Contains(strings.Split(e.Locality, "/"), "")) {
+			r.errorf(ep.f("locality"), "%q is not region/zone/subzone", e.Locality)
+		}
+		if e.Network != "" {
+			r.errorf(ep.f("network"), "multi-network meshes (east-west gateways) are not supported by minipilot")
+		}
+		if e.ServiceAccount != "" {
+			r.errorf(ep.f("serviceAccount"), "workload identities need Istio's certificate authority, which minipilot does not run; verify servers with subjectAltNames instead")
+		}
+	}
 }

@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -215,6 +217,16 @@ func TestFileAdapterRoutesRealTraffic(t *testing.T) {
 		registry, err := pilot.Get("/debug/registryz")
 		if err != nil || strings.Count(string(registry), `"address": "127.0.0.2`) != 3 {
 			t.Errorf("registryz should list the 3 reviews endpoints: %v\n%s", err, registry)
+		}
+		rest, err := http.Post("http://"+pilot.HTTPAddr+"/v3/discovery:clusters", "application/json",
+			strings.NewReader(`{"node": {"id": "sidecar~127.0.0.1~poller.default~default.svc.cluster.local"}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(rest.Body)
+		rest.Body.Close()
+		if rest.StatusCode != http.StatusOK || !strings.Contains(string(body), "outbound|9080|v3|reviews.default.svc.cluster.local") {
+			t.Errorf("REST polling for clusters: %s %s", rest.Status, body)
 		}
 		metrics, err := pilot.Get("/metrics")
 		if err != nil || !strings.Contains(string(metrics), `minipilot_xds_pushes_total{type="rds"}`) ||

@@ -46,8 +46,9 @@ func TestRESTPolling(t *testing.T) {
 		return code, resp
 	}
 	code, resp := poll("")
-	if code != http.StatusOK || len(resp["resources"].([]any)) != 3 {
-		t.Fatalf("want 3 clusters (2 services and the passthrough), got %d %v", code, resp)
+	// 2 services, the passthrough, and the sidecar's inbound side (its workload serves productpage).
+	if code != http.StatusOK || len(resp["resources"].([]any)) != 5 {
+		t.Fatalf("want 5 clusters (2 services, the passthrough, inbound|9080|| and the inbound passthrough), got %d %v", code, resp)
 	}
 	if code, _ := poll(resp["version_info"].(string)); code != http.StatusNotModified {
 		t.Fatalf("polling with the current version: got %d, want 304", code)

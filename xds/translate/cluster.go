@@ -30,7 +30,7 @@ func adsSource() *corev3.ConfigSource {
 func (b *builder) clusters() []*clusterv3.Cluster {
 	var out []*clusterv3.Cluster
 	for _, svc := range b.services {
-		dr := b.snap.DestinationRuleFor(b.proxy.Namespace, svc)
+		dr := b.destinationRule(svc)
 		for _, port := range svc.Ports {
 			if port.Protocol == model.ProtocolUDP {
 				continue // sidecars do not proxy UDP
@@ -51,6 +51,8 @@ func (b *builder) clusters() []*clusterv3.Cluster {
 	if !b.proxy.Proxyless {
 		out = append(out, passthroughCluster())
 	}
+	out = append(out, b.inboundClusters()...)
+	b.destinationRuleWarnings()
 	return out
 }
 
@@ -71,6 +73,7 @@ func (b *builder) serviceCluster(svc *model.Service, port model.Port, dr *model.
 	}
 	name := ClusterName(port.Port, subsetName, svc.Hostname)
 	c := &clusterv3.Cluster{Name: name, ConnectTimeout: durationpb.New(defaultConnectTimeout)}
+	p := effectivePolicy(dr, port.Port, subset)
 	switch svc.Resolution {
 	case model.ClientSideLB:
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
@@ -89,11 +92,11 @@ func (b *builder) serviceCluster(svc *model.Service, port model.Port, dr *model.
 		}
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: kind}
 		c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
-		c.LoadAssignment = b.dnsLoadAssignment(name, svc, port, subset)
+		c.LoadAssignment = b.dnsLoadAssignment(name, svc, port, subset, p)
 		if kind == clusterv3.Cluster_LOGICAL_DNS && len(c.LoadAssignment.Endpoints) > 0 {
 			// LOGICAL_DNS takes exactly one host.
 			lle := c.LoadAssignment.Endpoints[0]
-			lle.LbEndpoints = lle.LbEndpoints[:1]
+			lle.LbEndpoints, lle.Priority = lle.LbEndpoints[:1], 0
 			c.LoadAssignment.Endpoints = c.LoadAssignment.Endpoints[:1]
 		}
 	}
@@ -101,68 +104,20 @@ func (b *builder) serviceCluster(svc *model.Service, port model.Port, dr *model.
 	if port.Protocol.IsHTTP2() {
 		http.change(func(o *httpOptions) { o.http2 = true })
 	}
-	b.applyPolicy(c, effectivePolicy(dr, port.Port, subset), port, &http)
+	b.applyPolicy(c, p, svc, port, &http)
 	http.finish(c)
 	if c.GetType() == clusterv3.Cluster_EDS { // a PASSTHROUGH load balancer may have changed the type
-		b.eds = append(b.eds, edsTarget{cluster: name, svc: svc, port: port, subset: subset})
+		b.eds = append(b.eds, edsTarget{cluster: name, svc: svc, port: port, subset: subset, policy: p})
 	}
 	return c
 }
 
-// dnsLoadAssignment lists the DNS names a DNS cluster resolves: its endpoints, or the external name.
-func (b *builder) dnsLoadAssignment(name string, svc *model.Service, port model.Port, subset *networking.Subset) *endpointv3.ClusterLoadAssignment {
+// dnsLoadAssignment lists the DNS names a DNS cluster resolves (its endpoints, or the external
+// name), with the locality policy applied as for EDS.
+func (b *builder) dnsLoadAssignment(name string, svc *model.Service, port model.Port, subset *networking.Subset, p policy) *endpointv3.ClusterLoadAssignment {
 	eps := b.readyEndpoints(svc, port, subset)
 	if len(eps) == 0 && svc.ExternalName != "" {
 		eps = []*model.Endpoint{{Address: svc.ExternalName, Port: port.Port, Ready: true}}
 	}
-	return loadAssignment(name, eps)
-}
-
-// policy is the traffic policy in force for one cluster, after the DestinationRule's top level,
-// port level, subset and subset port level settings have been laid over each other as Istio does:
-// each later level replaces a whole setting (loadBalancer, connectionPool, outlierDetection, tls).
-type policy struct {
-	lb      *networking.LoadBalancerSettings
-	pool    *networking.ConnectionPoolSettings
-	outlier *networking.OutlierDetection
-	tls     *networking.ClientTLSSettings
-}
-
-func effectivePolicy(dr *model.DestinationRule, port uint32, subset *networking.Subset) policy {
-	var p policy
-	if dr != nil {
-		p.apply(dr.Spec.TrafficPolicy, port)
-	}
-	if subset != nil {
-		p.apply(subset.TrafficPolicy, port)
-	}
-	return p
-}
-
-func (p *policy) apply(tp *networking.TrafficPolicy, port uint32) {
-	if tp == nil {
-		return
-	}
-	p.set(tp.LoadBalancer, tp.ConnectionPool, tp.OutlierDetection, tp.TLS)
-	for _, pl := range tp.PortLevelSettings {
-		if pl.Port != nil && pl.Port.Number == port {
-			p.set(pl.LoadBalancer, pl.ConnectionPool, pl.OutlierDetection, pl.TLS)
-		}
-	}
-}
-
-func (p *policy) set(lb *networking.LoadBalancerSettings, pool *networking.ConnectionPoolSettings,
-	outlier *networking.OutlierDetection, tls *networking.ClientTLSSettings) {
-	if lb != nil {
-		p.lb = lb
-	}
-	if pool != nil {
-		p.pool = pool
-	}
-	if outlier != nil {
-		p.outlier = outlier
-	}
-	if tls != nil {
-		p.tls = tls
-	}
+	return b.localityLoadAssignment(name, eps, p, false)
 }

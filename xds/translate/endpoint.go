@@ -1,9 +1,6 @@
 package translate
 
 import (
-	"cmp"
-	"slices"
-
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -12,20 +9,23 @@ import (
 	"github.com/minipilot/minipilot/model"
 )
 
-// edsTarget remembers what an EDS cluster balances over, so its ClusterLoadAssignment can be built.
+// edsTarget remembers what an EDS cluster balances over, and with which policy, so that its
+// ClusterLoadAssignment can be built for this proxy.
 type edsTarget struct {
 	cluster string
 	svc     *model.Service
 	port    model.Port
 	subset  *networking.Subset
+	policy  policy
 }
 
 // endpoints builds one ClusterLoadAssignment per EDS cluster built so far (possibly empty: Envoy and
-// gRPC both need an answer for every cluster they ask about).
+// gRPC both need an answer for every cluster they ask about), weighted and prioritised by locality
+// for this proxy.
 func (b *builder) endpoints() []*endpointv3.ClusterLoadAssignment {
 	out := make([]*endpointv3.ClusterLoadAssignment, 0, len(b.eds))
 	for _, t := range b.eds {
-		out = append(out, loadAssignment(t.cluster, b.readyEndpoints(t.svc, t.port, t.subset)))
+		out = append(out, b.localityLoadAssignment(t.cluster, b.readyEndpoints(t.svc, t.port, t.subset), t.policy, true))
 	}
 	return out
 }
@@ -45,32 +45,38 @@ func (b *builder) readyEndpoints(svc *model.Service, port model.Port, subset *ne
 	return out
 }
 
-// loadAssignment groups endpoints by locality, localities in a stable order.
+// localityLoadAssignment groups endpoints by locality and applies the policy's locality load
+// balancing for this proxy. withPriorityLabels is false for DNS clusters, whose endpoints are names,
+// as Istio does not apply failoverPriority there.
+func (b *builder) localityLoadAssignment(cluster string, eps []*model.Endpoint, p policy, withPriorityLabels bool) *endpointv3.ClusterLoadAssignment {
+	return buildLoadAssignment(cluster, b.applyLocalityLB(groupByLocality(eps), p, withPriorityLabels))
+}
+
+// loadAssignment groups endpoints by locality, with no locality policy.
 func loadAssignment(cluster string, eps []*model.Endpoint) *endpointv3.ClusterLoadAssignment {
-	byLocality := map[model.Locality][]*endpointv3.LbEndpoint{}
-	for _, ep := range eps {
-		lb := &endpointv3.LbEndpoint{
-			HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
-				Address: socketAddress(ep.Address, ep.Port),
-			}},
-		}
-		if ep.Weight > 0 {
-			lb.LoadBalancingWeight = wrapperspb.UInt32(ep.Weight)
-		}
-		byLocality[ep.Locality] = append(byLocality[ep.Locality], lb)
-	}
-	localities := make([]model.Locality, 0, len(byLocality))
-	for l := range byLocality {
-		localities = append(localities, l)
-	}
-	slices.SortFunc(localities, func(a, b model.Locality) int { return cmp.Compare(a.String(), b.String()) })
+	return buildLoadAssignment(cluster, groupByLocality(eps))
+}
+
+func buildLoadAssignment(cluster string, groups []*lbGroup) *endpointv3.ClusterLoadAssignment {
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: cluster, Endpoints: []*endpointv3.LocalityLbEndpoints{}}
-	for _, l := range localities {
+	for _, g := range groups {
+		l := g.locality
 		// The locality is always set, if only empty: gRPC refuses a group without one.
 		lle := &endpointv3.LocalityLbEndpoints{
 			Locality:            &corev3.Locality{Region: l.Region, Zone: l.Zone, SubZone: l.SubZone},
-			LbEndpoints:         byLocality[l],
-			LoadBalancingWeight: wrapperspb.UInt32(uint32(len(byLocality[l]))),
+			LoadBalancingWeight: wrapperspb.UInt32(g.weight),
+			Priority:            g.priority,
+		}
+		for _, ep := range g.eps {
+			lb := &endpointv3.LbEndpoint{
+				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
+					Address: socketAddress(ep.Address, ep.Port),
+				}},
+			}
+			if ep.Weight > 0 {
+				lb.LoadBalancingWeight = wrapperspb.UInt32(ep.Weight)
+			}
+			lle.LbEndpoints = append(lle.LbEndpoints, lb)
 		}
 		cla.Endpoints = append(cla.Endpoints, lle)
 	}

@@ -29,6 +29,8 @@ type goldenInput struct {
 	Proxyless        bool              `json:"proxyless,omitempty"`
 	InterceptionMode string            `json:"interceptionMode,omitempty"`
 	ListenerNames    []string          `json:"listenerNames,omitempty"`
+	// ProxyLocality is the node's locality, "region/zone/subzone".
+	ProxyLocality string `json:"proxyLocality,omitempty"`
 }
 
 func TestGolden(t *testing.T) {
@@ -74,8 +76,18 @@ func translateFile(t *testing.T, path string) []byte {
 		t.Fatalf("%s: %v", path, err)
 	}
 	proxy.Labels, proxy.Proxyless, proxy.InterceptionMode = in.ProxyLabels, in.Proxyless, in.InterceptionMode
+	if in.ProxyLocality != "" {
+		proxy.Locality = model.ParseLocality(in.ProxyLocality)
+	}
 	snap := model.NewSnapshot("cluster.local", 1, time.Time{}, in.Part)
 	res := translate.ForProxy(snap, proxy, in.ListenerNames)
+	// Every resource must pass Envoy's own validation: the translator drops those that do not, with a
+	// warning, and a golden case that loses a resource that way hides a bug.
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "fails validation") {
+			t.Errorf("%s: a resource was dropped: %s", path, w)
+		}
+	}
 	return render(t, res)
 }
 

@@ -34,6 +34,9 @@ type builder struct {
 	proxy    *model.Proxy
 	services []*model.Service // the services visible to the proxy, sorted by hostname
 	eds      []edsTarget      // the EDS clusters built so far
+	// gateways holds, while a router's Gateway server is built, that gateway's name ("ns/name"), for
+	// VirtualService binding; empty for sidecars and gRPC clients, which are "mesh" (binding.go).
+	gateways []string
 	warnings []string
 }
 
@@ -51,14 +54,18 @@ func (b *builder) warnf(format string, args ...any) {
 	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
 }
 
-// ForProxy translates the snapshot for one proxy: the full outbound config of an Envoy sidecar, or,
-// for a proxyless gRPC client, the API listeners it asked for and what they lead to.
+// ForProxy translates the snapshot for one proxy: the full config of an Envoy sidecar (outbound, and
+// inbound for its own workload), of a router (the Gateways that select it), or, for a proxyless gRPC
+// client, the API listeners it asked for and what they lead to.
 func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
 	b := newBuilder(snap, proxy)
 	var r Resources
-	if proxy.Proxyless {
+	switch {
+	case proxy.Proxyless:
 		r = b.proxyless(listenerNames)
-	} else {
+	case proxy.Type == model.Router:
+		r = b.gatewayResources()
+	default:
 		r.Clusters = b.clusters()
 		r.Endpoints = b.endpoints()
 		r.Listeners = b.listeners()
@@ -118,5 +125,11 @@ func CacheKey(p *model.Proxy, listenerNames []string) string {
 	slices.Sort(labels)
 	names := slices.Clone(listenerNames)
 	slices.Sort(names)
-	return fmt.Sprintf("%s|%s|%t|%s|%q|%q", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, labels, names)
+	// A sidecar's inbound side depends on its own IP (its service instances); gRPC clients and
+	// routers have none. Locality weights and priorities depend on the locality.
+	ip := ""
+	if p.Type == model.Sidecar && !p.Proxyless && p.InterceptionMode != model.InterceptionNone {
+		ip = p.IPAddress
+	}
+	return fmt.Sprintf("%s|%s|%t|%s|%q|%q|%s|%s", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, labels, names, ip, p.Locality)
 }

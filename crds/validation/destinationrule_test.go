@@ -1,0 +1,162 @@
+package validation
+
+import (
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/minipilot/minipilot/crds/networking"
+)
+
+func drSpec(t *testing.T, text string) *networking.DestinationRule {
+	t.Helper()
+	var dr networking.DestinationRule
+	if err := yaml.UnmarshalStrict([]byte(text), &dr); err != nil {
+		t.Fatalf("bad test spec: %v\n%s", err, text)
+	}
+	return &dr
+}
+
+// policy is a DestinationRule for reviews with the given trafficPolicy YAML (one flow mapping).
+func policy(tp string) string { return "host: reviews\ntrafficPolicy: " + tp + "\n" }
+
+// problemAt finds the problem at a field whose reason contains want.
+func problemAt(problems []Problem, field, want string) bool {
+	for _, p := range problems {
+		if p.Field == field && strings.Contains(p.Reason, want) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDestinationRuleRefusals(t *testing.T) {
+	cases := []struct {
+		name, spec, field, reason string
+	}{
+		{"empty host", "host: ''", "spec.host", "must not be empty"},
+		{"unknown simple load balancer", policy("{loadBalancer: {simple: FASTEST}}"),
+			"spec.trafficPolicy.loadBalancer.simple", "is not a load balancer"},
+		{"simple and consistentHash", policy("{loadBalancer: {simple: RANDOM, consistentHash: {useSourceIp: true}}}"),
+			"spec.trafficPolicy.loadBalancer", "only one of simple and consistentHash"},
+		{"two hash keys", policy("{loadBalancer: {consistentHash: {httpHeaderName: x-user, useSourceIp: true}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash", "exactly one of httpHeaderName"},
+		{"ring hash and maglev", policy("{loadBalancer: {consistentHash: {useSourceIp: true, ringHash: {}, maglev: {}}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash", "only one of ringHash and maglev"},
+		{"deprecated ring size with ringHash", policy("{loadBalancer: {consistentHash: {useSourceIp: true, minimumRingSize: 10, ringHash: {minimumRingSize: 20}}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize", "cannot be combined"},
+		{"maglev table not prime", policy("{loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 1000}}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize", "must be a prime"},
+		{"cookie without name", policy("{loadBalancer: {consistentHash: {httpCookie: {ttl: 10s}}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name", "cookie name is required"},
+		{"warm-up with consistent hash", policy("{loadBalancer: {consistentHash: {useSourceIp: true}, warmupDurationSecs: 10s}}"),
+			"spec.trafficPolicy.loadBalancer.warmupDurationSecs", "only with ROUND_ROBIN and LEAST_REQUEST"},
+		{"distribute and failover", policy("{loadBalancer: {localityLbSetting: {distribute: [{from: a/*, to: {b/*: 100}}], failover: [{from: a, to: b}]}}, outlierDetection: {}}"),
+			"spec.trafficPolicy.loadBalancer.localityLbSetting", "only one of distribute and failover"},
+		{"distribute weights", policy("{loadBalancer: {localityLbSetting: {distribute: [{from: a/*, to: {b/*: 60, c/*: 30}}]}}}"),
+			"spec.trafficPolicy.loadBalancer.localityLbSetting.distribute[0].to", "add up to 90"},
+		{"distribute wildcard in the middle", policy("{loadBalancer: {localityLbSetting: {distribute: [{from: 'a/*/z', to: {b: 100}}]}}}"),
+			"spec.trafficPolicy.loadBalancer.localityLbSetting.distribute", "'*' may appear once, at the end"},
+		{"failover to itself", policy("{loadBalancer: {localityLbSetting: {failover: [{from: eu, to: eu}]}}, outlierDetection: {}}"),
+			"spec.trafficPolicy.loadBalancer.localityLbSetting.failover[0]", "cannot fail over to itself"},
+		{"failover names a zone", policy("{loadBalancer: {localityLbSetting: {failover: [{from: eu/z1, to: us}]}}, outlierDetection: {}}"),
+			"spec.trafficPolicy.loadBalancer.localityLbSetting.failover[0]", "regions only"},
+		{"failover with a topology priority", policy("{loadBalancer: {localityLbSetting: {failover: [{from: eu, to: us}], failoverPriority: [topology.kubernetes.io/region]}}, outlierDetection: {}}"),
+			"spec.trafficPolicy.loadBalancer.localityLbSetting.failoverPriority[0]", "already orders by region"},
+		{"negative max connections", policy("{connectionPool: {tcp: {maxConnections: -1}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.maxConnections", "negative"},
+		{"connect timeout below 1ms", policy("{connectionPool: {tcp: {connectTimeout: 10us}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.connectTimeout", "shorter than the minimum"},
+		{"bad h2 upgrade policy", policy("{connectionPool: {http: {h2UpgradePolicy: ALWAYS}}}"),
+			"spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "is not DEFAULT"},
+		{"client protocol and upgrade", policy("{connectionPool: {http: {useClientProtocol: true, h2UpgradePolicy: UPGRADE}}}"),
+			"spec.trafficPolicy.connectionPool.http", "contradicts"},
+		{"deprecated consecutiveErrors", policy("{outlierDetection: {consecutiveErrors: 5}}"),
+			"spec.trafficPolicy.outlierDetection.consecutiveErrors", "Istio ignores it"},
+		{"local origin failures without split", policy("{outlierDetection: {consecutiveLocalOriginFailures: 3}}"),
+			"spec.trafficPolicy.outlierDetection.consecutiveLocalOriginFailures", "splitExternalLocalOriginErrors"},
+		{"max ejection above 100", policy("{outlierDetection: {maxEjectionPercent: 120}}"),
+			"spec.trafficPolicy.outlierDetection.maxEjectionPercent", "outside 0..100"},
+		{"unknown TLS mode", policy("{tls: {mode: STRICT}}"), "spec.trafficPolicy.tls.mode", "is not a TLS mode"},
+		{"MUTUAL without key", policy("{tls: {mode: MUTUAL, clientCertificate: /c.pem}}"), "spec.trafficPolicy.tls", "needs clientCertificate and privateKey"},
+		{"ISTIO_MUTUAL", policy("{tls: {mode: ISTIO_MUTUAL}}"), "spec.trafficPolicy.tls.mode", "certificate authority"},
+		{"credentialName", policy("{tls: {mode: SIMPLE, credentialName: cred}}"), "spec.trafficPolicy.tls.credentialName", "SDS"},
+		{"client cert in SIMPLE", policy("{tls: {mode: SIMPLE, clientCertificate: /c.pem, privateKey: /k.pem}}"),
+			"spec.trafficPolicy.tls", "only in MUTUAL mode"},
+		{"SANs without CA", policy("{tls: {mode: SIMPLE, subjectAltNames: [a.example.com]}}"),
+			"spec.trafficPolicy.tls.subjectAltNames", "only when caCertificates"},
+		{"settings with DISABLE", policy("{tls: {mode: DISABLE, sni: a.example.com}}"), "spec.trafficPolicy.tls", "no effect when mode is DISABLE"},
+		{"CRL without CA", policy("{tls: {mode: SIMPLE, caCrl: /crl.pem, insecureSkipVerify: true}}"), "spec.trafficPolicy.tls.caCrl", "only with caCertificates"},
+		{"tunnel", policy("{tunnel: {protocol: CONNECT, targetHost: a, targetPort: 1}}"), "spec.trafficPolicy.tunnel", "not supported"},
+		{"port level without port", policy("{portLevelSettings: [{loadBalancer: {simple: RANDOM}}]}"),
+			"spec.trafficPolicy.portLevelSettings[0].port.number", "needs a port number"},
+		{"port level twice", policy("{portLevelSettings: [{port: {number: 80}, loadBalancer: {simple: RANDOM}}, {port: {number: 80}}]}"),
+			"spec.trafficPolicy.portLevelSettings[1].port.number", "two port level settings"},
+		{"port level bad policy", policy("{portLevelSettings: [{port: {number: 80}, connectionPool: {http: {maxRetries: -2}}}]}"),
+			"spec.trafficPolicy.portLevelSettings[0].connectionPool.http.maxRetries", "negative"},
+		{"subset without name", "host: reviews\nsubsets: [{labels: {version: v1}}]", "spec.subsets[0].name", "needs a name"},
+		{"subset twice", "host: reviews\nsubsets: [{name: v1}, {name: v1}]", "spec.subsets[1].name", "defined twice"},
+		{"subset label value", "host: reviews\nsubsets: [{name: v1, labels: {version: 'v 1'}}]", "spec.subsets[0].labels[version]", "not a valid label value"},
+		{"subset policy", "host: reviews\nsubsets: [{name: v1, trafficPolicy: {loadBalancer: {simple: NEAREST}}}]",
+			"spec.subsets[0].trafficPolicy.loadBalancer.simple", "is not a load balancer"},
+		{"exportTo star with others", "host: reviews\nexportTo: ['*', prod]", "spec.exportTo[0]", "cannot be combined"},
+		{"exportTo bad namespace", "host: reviews\nexportTo: [Prod_1]", "spec.exportTo[0]", "namespace name"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := DestinationRule(drSpec(t, tc.spec))
+			if !problemAt(res.Errors, tc.field, tc.reason) {
+				t.Errorf("want an error at %s containing %q, got %v", tc.field, tc.reason, res.Errors)
+			}
+		})
+	}
+}
+
+func TestDestinationRuleWarnings(t *testing.T) {
+	res := DestinationRule(drSpec(t, policy("{loadBalancer: {localityLbSetting: {failover: [{from: eu, to: us}]}}}")))
+	if res.Err() != nil || !problemAt(res.Warnings, "spec.trafficPolicy.loadBalancer.localityLbSetting", "needs outlierDetection") {
+		t.Errorf("failover without outlier detection: want only a warning, got %v / %v", res.Errors, res.Warnings)
+	}
+	// The subset inherits the top-level outlier detection: no warning.
+	res = DestinationRule(drSpec(t, "host: r\ntrafficPolicy: {outlierDetection: {}}\nsubsets: [{name: a, trafficPolicy: {loadBalancer: {localityLbSetting: {failover: [{from: eu, to: us}]}}}}]"))
+	if len(res.Warnings) > 0 || res.Err() != nil {
+		t.Errorf("inherited outlier detection: got %v / %v", res.Errors, res.Warnings)
+	}
+}
+
+func TestDestinationRuleValid(t *testing.T) {
+	for name, spec := range map[string]string{
+		"everything": `host: reviews.prod.svc.cluster.local
+exportTo: [".", "prod"]
+workloadSelector: {matchLabels: {app: productpage}}
+trafficPolicy:
+  loadBalancer: {simple: ROUND_ROBIN, warmupDurationSecs: 30s, localityLbSetting: {distribute: [{from: "eu/*", to: {"eu/z1/*": 80, "us/*": 20}}]}}
+  connectionPool:
+    tcp: {maxConnections: 100, connectTimeout: 1s, maxConnectionDuration: 1h, idleTimeout: 30m, tcpKeepalive: {probes: 3, time: 60s, interval: 10s}}
+    http: {http1MaxPendingRequests: 10, http2MaxRequests: 100, maxRequestsPerConnection: 5, maxRetries: 3, idleTimeout: 10s, h2UpgradePolicy: UPGRADE, maxConcurrentStreams: 50}
+  outlierDetection: {consecutive5xxErrors: 5, consecutiveGatewayErrors: 3, splitExternalLocalOriginErrors: true, consecutiveLocalOriginFailures: 2, interval: 10s, baseEjectionTime: 30s, maxEjectionPercent: 50, minHealthPercent: 20}
+  tls: {mode: MUTUAL, clientCertificate: /etc/c.pem, privateKey: /etc/k.pem, caCertificates: /etc/ca.pem, caCrl: /etc/crl.pem, subjectAltNames: [reviews.example.com], sni: reviews.example.com}
+  portLevelSettings:
+  - port: {number: 9080}
+    loadBalancer: {consistentHash: {httpCookie: {name: user, ttl: 1h, path: /}, ringHash: {minimumRingSize: 1024}}}
+subsets:
+- name: v1
+  labels: {version: v1, example.com/tier: gold}
+  trafficPolicy: {loadBalancer: {consistentHash: {httpQueryParameterName: u, maglev: {tableSize: 65537}}}}
+`,
+		"failover with priorities": `host: reviews
+trafficPolicy:
+  outlierDetection: {consecutive5xxErrors: 1}
+  loadBalancer: {simple: LEAST_REQUEST, localityLbSetting: {enabled: true, failover: [{from: eu, to: us}], failoverPriority: [app, "version=v2"]}}
+`,
+		"simple TLS without verification": "host: api.example.com\ntrafficPolicy: {tls: {mode: SIMPLE, insecureSkipVerify: true, sni: api.example.com}}",
+	} {
+		t.Run(name, func(t *testing.T) {
+			res := DestinationRule(drSpec(t, spec))
+			if err := res.Err(); err != nil || len(res.Warnings) > 0 {
+				t.Errorf("want valid, got %v / %v", err, res.Warnings)
+			}
+		})
+	}
+}
