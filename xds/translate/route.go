@@ -81,15 +81,6 @@ func (b *builder) serviceRoutes(svc *model.Service, port model.Port) []*routev3.
 	return []*routev3.Route{b.defaultRoute(svc, port)}
 }
 
-// appliesToMesh says whether a VirtualService is for this sidecar: exported to its namespace and
-// bound to the mesh (no gateways, or "mesh" among them).
-func (b *builder) appliesToMesh(vs *model.VirtualService) bool {
-	if !model.ExportedTo(vs.Spec.ExportTo, vs.Namespace, b.proxy.Namespace) {
-		return false
-	}
-	return len(vs.Spec.Gateways) == 0 || slices.Contains(vs.Spec.Gateways, "mesh")
-}
-
 func (b *builder) defaultRoute(svc *model.Service, port model.Port) *routev3.Route {
 	cluster := ClusterName(port.Port, "", svc.Hostname)
 	action := &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: cluster}}
