@@ -286,7 +286,7 @@ var refused = []struct {
   endpoints:
   - address: 192.0.2.1
   workloadSelector:
-    matchLabels: {app: api}`},
+    labels: {app: api}`},
 	{name: "endpoint port out of range", kind: se, want: "spec.endpoints[0].ports: Invalid value: \"object\": port numbers must be in 1..65535", spec: `
   hosts: [api.example.com]
   ports:

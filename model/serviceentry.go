@@ -91,7 +91,7 @@ func workloadEndpoints(se *ServiceEntry, services []*Service, platform []*Endpoi
 	var order []string
 	byAddress := map[string]*workload{}
 	for _, ep := range platform {
-		if namespaceOf(ep.Service) != se.Namespace || !LabelsMatch(sel.MatchLabels, ep.Labels) {
+		if namespaceOf(ep.Service) != se.Namespace || !LabelsMatch(sel.Labels, ep.Labels) {
 			continue
 		}
 		w := byAddress[ep.Address]

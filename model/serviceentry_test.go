@@ -70,7 +70,7 @@ exportTo: ["."]`)
 // TestServiceEntryWorkloadSelector: the selector picks platform workloads of its own namespace by
 // labels, each once, at the entry's ports.
 func TestServiceEntryWorkloadSelector(t *testing.T) {
-	se := serviceEntry(t, "apps", "hosts: [vm.internal]\nresolution: STATIC\nlocation: MESH_INTERNAL\nports: [{number: 80, name: http, protocol: HTTP, targetPort: 8080}]\nworkloadSelector: {matchLabels: {app: vm}}")
+	se := serviceEntry(t, "apps", "hosts: [vm.internal]\nresolution: STATIC\nlocation: MESH_INTERNAL\nports: [{number: 80, name: http, protocol: HTTP, targetPort: 8080}]\nworkloadSelector: {labels: {app: vm}}")
 	svc := func(name, ns string) *Service {
 		return &Service{Hostname: name + "." + ns + ".svc.cluster.local", Name: name, Namespace: ns,
 			Ports: []Port{{Name: "http", Port: 80}, {Name: "grpc", Port: 90}}}

@@ -16,10 +16,16 @@ type ServiceEntry struct {
 	// +kubebuilder:validation:Enum=NONE;STATIC;DNS;DNS_ROUND_ROBIN
 	Resolution string `json:"resolution,omitempty"`
 	// +kubebuilder:validation:MaxItems=4096
-	Endpoints        []*WorkloadEntry  `json:"endpoints,omitempty"`
-	WorkloadSelector *WorkloadSelector `json:"workloadSelector,omitempty"`
-	ExportTo         []string          `json:"exportTo,omitempty"`
-	SubjectAltNames  []string          `json:"subjectAltNames,omitempty"`
+	Endpoints        []*WorkloadEntry       `json:"endpoints,omitempty"`
+	WorkloadSelector *EntryWorkloadSelector `json:"workloadSelector,omitempty"`
+	ExportTo         []string               `json:"exportTo,omitempty"`
+	SubjectAltNames  []string               `json:"subjectAltNames,omitempty"`
+}
+
+// EntryWorkloadSelector selects the workloads a ServiceEntry stands for. Istio spells it "labels"
+// here, unlike DestinationRule's "matchLabels" (WorkloadSelector).
+type EntryWorkloadSelector struct {
+	Labels map[string]string `json:"labels,omitempty"`
 }
 
 // ServicePort is a port of a ServiceEntry.

@@ -39,7 +39,7 @@ func ServiceEntry(se *networking.ServiceEntry) Result {
 	names := r.serviceEntryPorts(spec, se, resolution)
 	r.serviceEntryEndpoints(spec, se, resolution, names)
 	if ws := se.WorkloadSelector; ws != nil {
-		r.labels(spec.f("workloadSelector").f("matchLabels"), ws.MatchLabels)
+		r.labels(spec.f("workloadSelector").f("labels"), ws.Labels)
 		if len(se.Endpoints) > 0 {
 			r.errorf(spec, "only one of endpoints and workloadSelector may be set")
 		}

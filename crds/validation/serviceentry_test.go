@@ -61,9 +61,9 @@ func TestServiceEntryRefusals(t *testing.T) {
 			"spec.endpoints[0].serviceAccount", "certificate authority"},
 		{"unix endpoint", "hosts: [a.example.com]\nresolution: STATIC\n" + httpsPort + "endpoints: [{address: 'unix:///var/run/a.sock'}]",
 			"spec.endpoints[0].address", "Unix domain socket"},
-		{"selector and endpoints", "hosts: [a.example.com]\nresolution: STATIC\n" + httpsPort + "endpoints: [{address: 1.2.3.4}]\nworkloadSelector: {matchLabels: {app: a}}",
+		{"selector and endpoints", "hosts: [a.example.com]\nresolution: STATIC\n" + httpsPort + "endpoints: [{address: 1.2.3.4}]\nworkloadSelector: {labels: {app: a}}",
 			"spec", "only one of endpoints and workloadSelector"},
-		{"selector with DNS", "hosts: [a.example.com]\nresolution: DNS\n" + httpsPort + "workloadSelector: {matchLabels: {app: a}}",
+		{"selector with DNS", "hosts: [a.example.com]\nresolution: DNS\n" + httpsPort + "workloadSelector: {labels: {app: a}}",
 			"spec.workloadSelector", "only STATIC resolution uses"},
 		{"exportTo duplicate", "hosts: [a.example.com]\n" + httpsPort + "exportTo: [a, a]", "spec.exportTo[1]", "listed twice"},
 	}
@@ -87,7 +87,7 @@ endpoints: [{address: db1.example.com, locality: eu/z1, weight: 3, labels: {role
 subjectAltNames: [db.example.com]
 exportTo: ["."]`,
 		"STATIC internal":   "hosts: [legacy.internal]\nresolution: STATIC\nlocation: MESH_INTERNAL\naddresses: [240.0.0.1, 10.10.0.0/16]\nports: [{number: 80, name: http, protocol: http}]\nendpoints: [{address: 10.10.0.5}]",
-		"workload selector": "hosts: [vm.internal]\nresolution: STATIC\nlocation: MESH_INTERNAL\nports: [{number: 8080, name: http, protocol: HTTP}]\nworkloadSelector: {matchLabels: {app: vm}}",
+		"workload selector": "hosts: [vm.internal]\nresolution: STATIC\nlocation: MESH_INTERNAL\nports: [{number: 8080, name: http, protocol: HTTP}]\nworkloadSelector: {labels: {app: vm}}",
 		"DNS round robin":   "hosts: [api.example.com]\nresolution: DNS_ROUND_ROBIN\nports: [{number: 80, name: http, protocol: HTTP}]",
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -341,7 +341,7 @@ func sidecarCases() []policyCase {
 			return len(eps) == 1 && len(eps[0].LbEndpoints) == 1
 		}},
 		{"se.workloadSelector", func(w *world) {
-			w.se.Resolution, w.se.WorkloadSelector = "STATIC", &networking.WorkloadSelector{MatchLabels: map[string]string{"role": "replica"}}
+			w.se.Resolution, w.se.WorkloadSelector = "STATIC", &networking.EntryWorkloadSelector{Labels: map[string]string{"role": "replica"}}
 		}, func(r *translate.Resources) bool {
 			return len(cla(r, "outbound|443||api.example.com").GetEndpoints()) == 1
 		}},
