@@ -21,17 +21,18 @@ const (
 )
 
 // listeners builds a sidecar's listeners: one HTTP listener per port that any HTTP service uses
-// ("0.0.0.0_<port>", routes from RDS "<port>"), the TCP and TLS listeners of the other service ports
+// ("0.0.0.0_<port>", routes from RDS "<port>"; "127.0.0.1_<port>" without iptables), the TCP and TLS listeners of the other service ports
 // (tcproute.go) and, with iptables interception, the virtual outbound listener and the inbound side
 // for the sidecar's own workload (inbound.go).
 func (b *builder) listeners() []*listenerv3.Listener {
 	bind := b.proxy.InterceptionMode == model.InterceptionNone
 	taken := map[string]string{} // listener name → what has it, for TCP services that collide
 	var out []*listenerv3.Listener
+	address := outboundAddress(bind)
 	for _, port := range b.httpPorts() {
-		name := fmt.Sprintf("0.0.0.0_%d", port)
+		name := fmt.Sprintf("%s_%d", address, port)
 		taken[name] = "http"
-		out = append(out, b.httpListener(name, "0.0.0.0", port, bind))
+		out = append(out, b.httpListener(name, address, port, bind))
 	}
 	out = append(out, b.tcpListeners(taken, bind)...)
 	if !bind {
@@ -47,6 +48,16 @@ func (b *builder) listeners() []*listenerv3.Listener {
 		}
 	}
 	return out
+}
+
+// outboundAddress is where outbound listeners listen. With iptables they bind nothing and match
+// every destination; without (INTERCEPTION_MODE NONE) they bind localhost, as Istio does, so that
+// applications call them there and the ports stay free on every other address.
+func outboundAddress(bind bool) string {
+	if bind {
+		return "127.0.0.1"
+	}
+	return "0.0.0.0"
 }
 
 // httpPorts lists, sorted, the port numbers on which some visible service speaks HTTP.

@@ -63,7 +63,7 @@ func (b *builder) tcpListeners(taken map[string]string, bind bool) []*listenerv3
 					byName[name] = l
 					order = append(order, name)
 				}
-				wildcard := target.address == "0.0.0.0"
+				wildcard := target.address == outboundAddress(bind) // a listener shared by services
 				for _, chain := range b.outboundL4Chains(svc, port, target.cidr, wildcard) {
 					key := chainMatchKey(chain.FilterChainMatch)
 					if owner, dup := l.owners[key]; dup {
@@ -95,15 +95,16 @@ func (b *builder) tcpListeners(taken map[string]string, bind bool) []*listenerv3
 	return out
 }
 
-// listenTargets lists where a service port listens: its virtual IPs, its CIDRs on 0.0.0.0, or
-// 0.0.0.0 alone without iptables (nothing can be bound to a virtual IP) or without an address.
+// listenTargets lists where a service port listens: its virtual IPs, its CIDRs on 0.0.0.0, or one
+// address alone without iptables (nothing can be bound to a virtual IP: localhost) or without an
+// address (0.0.0.0).
 func listenTargets(svc *model.Service, bind bool) []listenTarget {
 	addrs := svc.Addresses
 	if len(addrs) == 0 && svc.Address != "" {
 		addrs = []string{svc.Address}
 	}
 	if bind || len(addrs) == 0 {
-		return []listenTarget{{address: "0.0.0.0"}}
+		return []listenTarget{{address: outboundAddress(bind)}}
 	}
 	var out []listenTarget
 	for _, a := range addrs {

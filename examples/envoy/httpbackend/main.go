@@ -4,10 +4,8 @@
 //	go run ./examples/envoy/httpbackend \
 //	    --listen reviews-v1=127.0.0.21:9080 --listen reviews-v2=127.0.0.22:9080 --listen reviews-v3=127.0.0.23:9080
 //
-// Its sockets set SO_REUSEPORT. With INTERCEPTION_MODE NONE, Envoy's outbound listener binds
-// 0.0.0.0:9080 (with SO_REUSEPORT), and Linux refuses a second socket on port 9080, even at
-// 127.0.0.21, unless it sets the option too. The kernel then gives connections to 127.0.0.21:9080
-// to the more specific socket, this server, and those to localhost:9080 to Envoy.
+// Envoy's outbound listener binds 127.0.0.1:9080 (INTERCEPTION_MODE NONE binds localhost, as Istio
+// does), so these servers can hold the same port on the other loopback addresses.
 package main
 
 import (
@@ -74,7 +72,7 @@ func handler(name string) http.HandlerFunc {
 }
 
 func run(listens listenFlags) error {
-	lc := net.ListenConfig{Control: reusePort}
+	var lc net.ListenConfig
 	var servers []*http.Server
 	var lis []net.Listener
 	for _, l := range listens {
