@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minipilot/minipilot/adapters/kube/kubefixture"
 	"github.com/minipilot/minipilot/adapters/kube/kubetest"
 )
 
@@ -14,15 +15,9 @@ import (
 func TestCRDsWithAPIServer(t *testing.T) {
 	c := kubetest.Start(t)
 
-	// `kubectl apply -f crds/` is how users install them: it must take the directory as it is.
-	if out, stderr, err := c.Kubectl(t, "apply", "-f", "."); err != nil {
-		t.Fatalf("kubectl apply -f crds/: %v\n%s%s", err, out, stderr)
-	}
-	if out, stderr, err := c.Kubectl(t, "wait", "--for=condition=Established", "--timeout=60s",
-		"crd/virtualservices.networking.istio.io", "crd/destinationrules.networking.istio.io",
-		"crd/serviceentries.networking.istio.io", "crd/gateways.networking.istio.io"); err != nil {
-		t.Fatalf("CRDs not established: %v\n%s%s", err, out, stderr)
-	}
+	// `kubectl apply -f crds/` is how users install them: it must take the directory as it is. The
+	// fixture does exactly that, then waits until the API server serves the kinds.
+	kubefixture.InstallCRDs(t, c)
 
 	t.Run("valid", func(t *testing.T) { testValidManifests(t, c) })
 	t.Run("refused", func(t *testing.T) { testRefused(t, c) })
