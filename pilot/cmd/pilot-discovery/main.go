@@ -10,8 +10,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/go-logr/zapr"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"k8s.io/klog/v2"
 
 	"github.com/minipilot/minipilot/pilot"
 )
@@ -34,6 +36,8 @@ func main() {
 		os.Exit(1)
 	}
 	defer log.Sync() //nolint:errcheck // nothing to do about a failed flush at exit
+	// client-go logs through klog, process-wide; send it through zap too, so every line is structured.
+	klog.SetLogger(zapr.NewLogger(log.Named("k8s")))
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
