@@ -4,8 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -52,14 +53,14 @@ func unknownField(v any, t reflect.Type, path string) string {
 	case map[string]any:
 		switch t.Kind() {
 		case reflect.Map:
-			for _, k := range sortedKeys(val) {
+			for _, k := range slices.Sorted(maps.Keys(val)) {
 				if p := unknownField(val[k], t.Elem(), path+"["+k+"]"); p != "" {
 					return p
 				}
 			}
 		case reflect.Struct:
 			fields := jsonFields(t)
-			for _, k := range sortedKeys(val) {
+			for _, k := range slices.Sorted(maps.Keys(val)) {
 				ft, ok := fields[k]
 				if !ok {
 					return path + "." + k
@@ -113,13 +114,4 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		fields[name] = f.Type
 	}
 	return fields
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

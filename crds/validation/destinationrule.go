@@ -1,10 +1,10 @@
 package validation
 
 import (
+	"maps"
 	"net/netip"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -159,7 +159,7 @@ func (r *Result) localityLB(lp path, ls *networking.LocalityLoadBalancerSetting,
 		}
 		from = append(from, d.From)
 		sum := uint32(0)
-		for _, k := range sortedKeys(d.To) {
+		for _, k := range slices.Sorted(maps.Keys(d.To)) {
 			if d.To[k] == 0 || d.To[k] > 100 {
 				r.errorf(dp.f("to").k(k), "weight %d is outside 1..100", d.To[k])
 			}
@@ -168,7 +168,7 @@ func (r *Result) localityLB(lp path, ls *networking.LocalityLoadBalancerSetting,
 		if sum != 100 {
 			r.errorf(dp.f("to"), "the weights add up to %d, not 100", sum)
 		}
-		r.localities(dp.f("to"), sortedKeys(d.To))
+		r.localities(dp.f("to"), slices.Sorted(maps.Keys(d.To)))
 	}
 	r.localities(lp.f("distribute"), from)
 	for i, f := range ls.Failover {
@@ -339,7 +339,7 @@ func (r *Result) exportTo(p path, values []string) {
 
 // labels checks label maps: Kubernetes label keys and values.
 func (r *Result) labels(p path, m map[string]string) {
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		name := k
 		if prefix, n, ok := strings.Cut(k, "/"); ok {
 			name = n
@@ -382,15 +382,6 @@ func isPrime(n uint64) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func cmpOr(s, fallback string) string {

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -149,7 +150,7 @@ func (r *Result) serviceEntryEndpoints(spec path, se *networking.ServiceEntry, r
 				r.host(ep.f("address"), e.Address, false)
 			}
 		}
-		for _, k := range sortedKeys(e.Ports) {
+		for _, k := range slices.Sorted(maps.Keys(e.Ports)) {
 			if !names[k] {
 				r.errorf(ep.f("ports").k(k), "%q is not the name of one of the entry's ports", k)
 			}

@@ -1,6 +1,7 @@
 package validation
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -200,7 +201,7 @@ func (r *Result) httpMatch(p path, m *networking.HTTPMatchRequest) {
 		name string
 		m    map[string]*networking.StringMatch
 	}{{"headers", m.Headers}, {"withoutHeaders", m.WithoutHeaders}, {"queryParams", m.QueryParams}} {
-		for _, k := range sortedKeys(field.m) {
+		for _, k := range slices.Sorted(maps.Keys(field.m)) {
 			switch {
 			case k == "":
 				r.errorf(p.f(field.name), "a name must not be empty")
@@ -311,7 +312,7 @@ func (r *Result) authorityOnce(p path, h *networking.HTTPRoute) {
 			name string
 			m    map[string]string
 		}{{"set", h.Headers.Request.Set}, {"add", h.Headers.Request.Add}} {
-			for _, k := range sortedKeys(op.m) {
+			for _, k := range slices.Sorted(maps.Keys(op.m)) {
 				if isAuthority(k) {
 					sources = append(sources, "headers.request."+op.name+"["+k+"]")
 				}
@@ -428,7 +429,7 @@ func (r *Result) headers(p path, h *networking.Headers) {
 			name string
 			m    map[string]string
 		}{{"set", op.ops.Set}, {"add", op.ops.Add}} {
-			for _, k := range sortedKeys(section.m) {
+			for _, k := range slices.Sorted(maps.Keys(section.m)) {
 				kp := p.f(op.name).f(section.name).k(k)
 				if !(op.request && isAuthority(k)) {
 					r.headerOperationName(kp, k)

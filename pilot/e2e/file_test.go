@@ -51,8 +51,8 @@ endpoints:
 	return b.String()
 }
 
-func routing(weights string) string {
-	return `apiVersion: networking.istio.io/v1
+// reviewsSubsets is the DestinationRule every routing test starts from: a subset per version.
+const reviewsSubsets = `apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {name: reviews}
 spec:
@@ -62,7 +62,10 @@ spec:
   - {name: v2, labels: {version: v2}}
   - {name: v3, labels: {version: v3}}
 ---
-apiVersion: networking.istio.io/v1
+`
+
+func routing(weights string) string {
+	return reviewsSubsets + `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews}
 spec:

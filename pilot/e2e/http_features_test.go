@@ -18,17 +18,7 @@ import (
 // RPC with "x-config: <name>" matches it, and, as a direct response, it fails in a gRPC client with
 // UNAVAILABLE "...supported route action...". That tells the test when the client has the config.
 func featureRouting(name, routes string) string {
-	return `apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata: {name: reviews}
-spec:
-  host: reviews
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-  - {name: v3, labels: {version: v3}}
----
-apiVersion: networking.istio.io/v1
+	return reviewsSubsets + `apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews}
 spec:

@@ -2,6 +2,7 @@ package translate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -125,10 +126,10 @@ func routeMatch(m *networking.HTTPMatchRequest) *routev3.RouteMatch {
 	if m.IgnoreURICase {
 		rm.CaseSensitive = wrapperspb.Bool(false)
 	}
-	for _, name := range sortedKeys(m.Headers) {
+	for _, name := range slices.Sorted(maps.Keys(m.Headers)) {
 		rm.Headers = append(rm.Headers, headerMatcher(strings.ToLower(name), m.Headers[name], false))
 	}
-	for _, name := range sortedKeys(m.WithoutHeaders) {
+	for _, name := range slices.Sorted(maps.Keys(m.WithoutHeaders)) {
 		rm.Headers = append(rm.Headers, headerMatcher(strings.ToLower(name), m.WithoutHeaders[name], true))
 	}
 	for _, pseudo := range []struct {
@@ -139,7 +140,7 @@ func routeMatch(m *networking.HTTPMatchRequest) *routev3.RouteMatch {
 			rm.Headers = append(rm.Headers, headerMatcher(pseudo.name, pseudo.m, false))
 		}
 	}
-	for _, name := range sortedKeys(m.QueryParams) {
+	for _, name := range slices.Sorted(maps.Keys(m.QueryParams)) {
 		qm := &routev3.QueryParameterMatcher{Name: name}
 		if sm := valueMatcher(m.QueryParams[name]); sm != nil {
 			qm.QueryParameterMatchSpecifier = &routev3.QueryParameterMatcher_StringMatch{StringMatch: sm}
@@ -335,12 +336,3 @@ func (b *builder) warnOncef(format string, args ...any) {
 }
 
 func cloneRoute(r *routev3.Route) *routev3.Route { return proto.Clone(r).(*routev3.Route) }
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -49,7 +51,7 @@ func translateHeaders(h *networking.Headers) headerOps {
 func headerValues(headers map[string]string, action corev3.HeaderValueOption_HeaderAppendAction) ([]*corev3.HeaderValueOption, string) {
 	var out []*corev3.HeaderValueOption
 	authority := ""
-	for _, name := range sortedKeys(headers) {
+	for _, name := range slices.Sorted(maps.Keys(headers)) {
 		if isAuthorityHeader(name) {
 			authority = headers[name]
 		}
