@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"sync"
 
 	"github.com/minipilot/minipilot/model"
@@ -42,8 +43,23 @@ func (c *translationCache) get(snap *model.Snapshot, proxy *model.Proxy, listene
 	}
 	c.mu.Unlock()
 	e.once.Do(func() {
-		res := translate.ForProxy(snap, proxy, listeners)
+		res := translate.Outbound(snap, proxy, listeners)
 		e.tr = &translation{sets: desiredSets(res, snap.ChangedAt), warnings: res.Warnings}
 	})
-	return e.tr
+	return withInbound(e.tr, snap, proxy)
+}
+
+// withInbound completes a shared outbound translation with the proxy's own inbound side, which
+// depends on its IP and so is translated per proxy (it is a few resources).
+func withInbound(tr *translation, snap *model.Snapshot, proxy *model.Proxy) *translation {
+	in := translate.Inbound(snap, proxy)
+	if len(in.Clusters) == 0 && len(in.Listeners) == 0 && len(in.Warnings) == 0 {
+		return tr
+	}
+	inSets := desiredSets(in, snap.ChangedAt)
+	out := &translation{warnings: append(slices.Clone(tr.warnings), in.Warnings...)}
+	for t := range numTypes {
+		out.sets[t] = tr.sets[t].merge(inSets[t])
+	}
+	return out
 }

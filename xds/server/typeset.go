@@ -118,6 +118,29 @@ func (s typeSet) filter(sub subscription) typeSet {
 	return out
 }
 
+// merge returns the union of two sets whose names do not overlap, sorted, without rehashing their
+// resources.
+func (s typeSet) merge(o typeSet) typeSet {
+	if len(o.names) == 0 {
+		return s
+	}
+	n := len(s.names) + len(o.names)
+	out := typeSet{names: make([]string, 0, n), items: make([]types.Resource, 0, n), hashes: make([]string, 0, n),
+		changedAt: s.changedAt, cache: &cacheResources{}}
+	i, j := 0, 0
+	for i < len(s.names) || j < len(o.names) {
+		if j == len(o.names) || i < len(s.names) && s.names[i] < o.names[j] {
+			out.names, out.items, out.hashes = append(out.names, s.names[i]), append(out.items, s.items[i]), append(out.hashes, s.hashes[i])
+			i++
+			continue
+		}
+		out.names, out.items, out.hashes = append(out.names, o.names[j]), append(out.items, o.items[j]), append(out.hashes, o.hashes[j])
+		j++
+	}
+	out.version = out.hashVersion()
+	return out
+}
+
 // desiredSets turns a translation into one typeSet per type.
 func desiredSets(r *translate.Resources, changedAt time.Time) [numTypes]typeSet {
 	var out [numTypes]typeSet

@@ -51,7 +51,6 @@ func (b *builder) clusters() []*clusterv3.Cluster {
 	if !b.proxy.Proxyless {
 		out = append(out, passthroughCluster())
 	}
-	out = append(out, b.inboundClusters()...)
 	b.destinationRuleWarnings()
 	return out
 }

@@ -22,8 +22,8 @@ const (
 
 // listeners builds a sidecar's listeners: one HTTP listener per port that any HTTP service uses
 // ("0.0.0.0_<port>", routes from RDS "<port>"; "127.0.0.1_<port>" without iptables), the TCP and TLS listeners of the other service ports
-// (tcproute.go) and, with iptables interception, the virtual outbound listener and the inbound side
-// for the sidecar's own workload (inbound.go).
+// (tcproute.go) and, with iptables interception, the virtual outbound listener. (The inbound side
+// for the sidecar's own workload is Inbound's, inbound.go.)
 func (b *builder) listeners() []*listenerv3.Listener {
 	bind := b.proxy.InterceptionMode == model.InterceptionNone
 	taken := map[string]string{} // listener name → what has it, for TCP services that collide
@@ -43,9 +43,6 @@ func (b *builder) listeners() []*listenerv3.Listener {
 			FilterChains:     []*listenerv3.FilterChain{tcpProxyChain(PassthroughCluster, PassthroughCluster)},
 			TrafficDirection: corev3.TrafficDirection_OUTBOUND,
 		})
-		if l := b.virtualInboundListener(); l != nil {
-			out = append(out, l)
-		}
 	}
 	return out
 }

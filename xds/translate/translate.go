@@ -56,8 +56,20 @@ func (b *builder) warnf(format string, args ...any) {
 
 // ForProxy translates the snapshot for one proxy: the full config of an Envoy sidecar (outbound, and
 // inbound for its own workload), of a router (the Gateways that select it), or, for a proxyless gRPC
-// client, the API listeners it asked for and what they lead to.
+// client, the API listeners it asked for and what they lead to. It is Outbound and Inbound together.
 func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
+	out := Outbound(snap, proxy, listenerNames)
+	in := Inbound(snap, proxy)
+	out.Clusters = append(out.Clusters, in.Clusters...)
+	out.Listeners = append(out.Listeners, in.Listeners...)
+	out.Warnings = append(out.Warnings, in.Warnings...)
+	out.sort()
+	return out
+}
+
+// Outbound is everything of ForProxy but a sidecar's inbound side. It reads only what CacheKey
+// covers, so proxies of one kind (say, the replicas of a deployment) share one Outbound.
+func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
 	b := newBuilder(snap, proxy)
 	var r Resources
 	switch {
@@ -70,6 +82,25 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 		r.Endpoints = b.endpoints()
 		r.Listeners = b.listeners()
 		r.Routes = b.routeConfigs()
+	}
+	r.Warnings = b.warnings
+	r.validate()
+	r.sort()
+	return &r
+}
+
+// Inbound is a sidecar's inbound side (with iptables interception): the virtualInbound listener and
+// an inbound cluster per port its own workload serves. It depends on the proxy's own IP, so it is
+// translated per proxy; it is small.
+func Inbound(snap *model.Snapshot, proxy *model.Proxy) *Resources {
+	var r Resources
+	if proxy.Proxyless || proxy.Type != model.Sidecar || proxy.InterceptionMode == model.InterceptionNone {
+		return &r
+	}
+	b := newBuilder(snap, proxy)
+	r.Clusters = b.inboundClusters()
+	if l := b.virtualInboundListener(); l != nil {
+		r.Listeners = append(r.Listeners, l)
 	}
 	r.Warnings = b.warnings
 	r.validate()
@@ -115,8 +146,8 @@ func ClusterName(port uint32, subset, host string) string {
 	return fmt.Sprintf("outbound|%d|%s|%s", port, subset, host)
 }
 
-// CacheKey says which proxies get the same translation of a snapshot: it covers every proxy field
-// the translator reads, and nothing else, so proxies with equal keys may share one result.
+// CacheKey says which proxies get the same Outbound translation of a snapshot: it covers every proxy
+// field Outbound reads, and nothing else, so proxies with equal keys may share one result.
 func CacheKey(p *model.Proxy, listenerNames []string) string {
 	labels := make([]string, 0, len(p.Labels))
 	for k, v := range p.Labels {
@@ -125,11 +156,7 @@ func CacheKey(p *model.Proxy, listenerNames []string) string {
 	slices.Sort(labels)
 	names := slices.Clone(listenerNames)
 	slices.Sort(names)
-	// A sidecar's inbound side depends on its own IP (its service instances); gRPC clients and
-	// routers have none. Locality weights and priorities depend on the locality.
-	ip := ""
-	if p.Type == model.Sidecar && !p.Proxyless && p.InterceptionMode != model.InterceptionNone {
-		ip = p.IPAddress
-	}
-	return fmt.Sprintf("%s|%s|%t|%s|%q|%q|%s|%s", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, labels, names, ip, p.Locality)
+	// Locality weights and priorities depend on the locality. The proxy's IP is left out on purpose:
+	// only Inbound reads it.
+	return fmt.Sprintf("%s|%s|%t|%s|%q|%q|%s", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, labels, names, p.Locality)
 }
