@@ -110,10 +110,10 @@ func (d *debugHandlers) configz(w http.ResponseWriter, _ *http.Request) {
 	snap := d.store.Current()
 	d.writeJSON(w, map[string]any{
 		"generation":       snap.Generation,
-		"virtualServices":  snap.VirtualServices,
-		"destinationRules": snap.DestinationRules,
-		"gateways":         snap.Gateways,
-		"rejected":         snap.Rejections,
+		"virtualServices":  orEmpty(snap.VirtualServices),
+		"destinationRules": orEmpty(snap.DestinationRules),
+		"gateways":         orEmpty(snap.Gateways),
+		"rejected":         orEmpty(snap.Rejections),
 	})
 }
 
@@ -124,6 +124,14 @@ func (d *debugHandlers) readyz(w http.ResponseWriter, _ *http.Request) {
 		return
 	}
 	_, _ = w.Write([]byte("ok\n"))
+}
+
+// orEmpty makes a nil list print as [] rather than null: "nothing rejected" reads better to scripts.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }
 
 func (d *debugHandlers) writeJSON(w http.ResponseWriter, v any) {
