@@ -3,6 +3,8 @@ package kube
 import (
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/cache"
 )
@@ -22,8 +24,7 @@ func newWatched(kind string) *watched {
 
 // add registers an informer for a namespace ("" for all) and routes its events to q.
 func (w *watched) add(namespace string, inf cache.SharedIndexInformer, q *queue) error {
-	// Managed fields are often the bulk of an object and nothing here reads them.
-	if err := inf.SetTransform(stripManagedFields); err != nil {
+	if err := inf.SetTransform(slim); err != nil {
 		return fmt.Errorf("%s informer: %w", w.kind, err)
 	}
 	reg, err := inf.AddEventHandler(q.eventHandler(w.kind))
@@ -77,9 +78,19 @@ func (w *watched) hasSynced() []cache.InformerSynced {
 	return out
 }
 
-func stripManagedFields(obj any) (any, error) {
+// slim drops, before an object is cached, what nothing here reads: the managed fields of every
+// object (often its bulk), and the spec and status of Pods and Nodes, of which only the labels are
+// read (a Node's status lists every image it holds; a Pod's spec, its containers).
+func slim(obj any) (any, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
+	}
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		o.Spec = corev1.PodSpec{}
+		o.Status = corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, PodIPs: o.Status.PodIPs}
+	case *corev1.Node:
+		o.Spec, o.Status = corev1.NodeSpec{}, corev1.NodeStatus{}
 	}
 	return obj, nil
 }
