@@ -134,7 +134,7 @@ func (s *Server) onStreamClosed(stream int64, _ *corev3.Node) {
 	n.mu.Unlock()
 	if last {
 		delete(s.nodes, id)
-		s.cache.ClearSnapshot(id)
+		s.cache.clear(id)
 		s.opts.Metrics.proxies.Dec()
 		s.log.Info("proxy disconnected", zap.String("node", id))
 	}

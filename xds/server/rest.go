@@ -10,17 +10,6 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// fetchingCache is the snapshot cache for streams, with REST polls answered by translating on
-// demand: a polling Envoy has no stream, so keeping a snapshot for it would keep it forever.
-type fetchingCache struct {
-	cachev3.SnapshotCache
-	fetch func(context.Context, *cachev3.Request) (cachev3.Response, error)
-}
-
-func (c *fetchingCache) Fetch(ctx context.Context, req *cachev3.Request) (cachev3.Response, error) {
-	return c.fetch(ctx, req)
-}
-
 // fetch answers one REST poll (POST /v3/discovery:clusters and the like).
 func (s *Server) fetch(ctx context.Context, req *cachev3.Request) (cachev3.Response, error) {
 	t, ok := typeIndex(req.GetTypeUrl())

@@ -18,8 +18,6 @@ import (
 	endpointservice "github.com/envoyproxy/go-control-plane/envoy/service/endpoint/v3"
 	listenerservice "github.com/envoyproxy/go-control-plane/envoy/service/listener/v3"
 	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
 	xdsserver "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"go.uber.org/zap"
@@ -47,7 +45,7 @@ type Server struct {
 	opts  Options
 	store *model.Store
 	log   *zap.Logger
-	cache cachev3.SnapshotCache
+	cache *watchCache
 	xds   xdsserver.Server
 
 	// snapshot is the model snapshot proxies are being served; nil until every source has synced,
@@ -79,10 +77,10 @@ func New(store *model.Store, opts Options) *Server {
 		opts:    opts,
 		store:   store,
 		log:     opts.Log.With(zap.String("component", "xds")),
-		cache:   cachev3.NewSnapshotCache(true, cachev3.IDHash{}, zapLogger{opts.Log.Named("go-control-plane").Sugar()}),
 		nodes:   map[string]*nodeState{},
 		streams: map[int64]string{},
 	}
+	s.cache = newWatchCache(s.fetch)
 	return s
 }
 
@@ -91,7 +89,8 @@ func New(store *model.Store, opts Options) *Server {
 func (s *Server) Register(ctx context.Context, g *grpc.Server) {
 	// WithOrderedADS matters: without it the library sends each type from its own channel, in
 	// whatever order a select picks, and CDS → EDS → LDS → RDS is lost.
-	s.xds = xdsserver.NewServer(ctx, &fetchingCache{SnapshotCache: s.cache, fetch: s.fetch}, s.callbacks(), sotw.WithOrderedADS())
+	s.xds = xdsserver.NewServer(ctx, s.cache, s.callbacks(), sotw.WithOrderedADS(),
+		sotw.WithLogger(zapLogger{s.log.Named("go-control-plane").Sugar()}))
 	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
 	clusterservice.RegisterClusterDiscoveryServiceServer(g, s.xds)
 	endpointservice.RegisterEndpointDiscoveryServiceServer(g, s.xds)
@@ -212,29 +211,25 @@ func (s *Server) translateLocked(n *nodeState, snap *model.Snapshot, cache *tran
 	n.warnings = tr.warnings
 }
 
-// publishLocked puts the node's next sets into the snapshot cache, which answers its open watches
-// (in CDS, EDS, LDS, RDS order) for every type whose version changed.
+// publishLocked offers the node its next sets; the watch cache answers its open watches (in CDS,
+// EDS, LDS, RDS order) for every type whose version changed.
 func (s *Server) publishLocked(n *nodeState) {
 	if n.generation == 0 {
 		return // nothing translated yet: the model has not synced
 	}
 	next := n.next(s.opts.Clock.Now(), s.opts.StageTimeout)
-	snap := &cachev3.Snapshot{}
 	changed := false
 	for t := range numTypes {
 		if next[t].version != n.published[t].version {
 			changed = true
 		}
-		snap.Resources[responseType(t)] = next[t].resources()
 		n.remember(t, next[t])
 	}
 	if !changed && n.published[cds].version != "" {
 		return
 	}
 	n.published = next
-	if err := s.cache.SetSnapshot(context.Background(), n.id, snap); err != nil {
-		s.log.Error("publishing snapshot", zap.String("node", n.id), zap.Error(err))
-	}
+	s.cache.set(n.id, next)
 }
 
 // releaseStaged publishes to nodes whose LDS and RDS have waited too long for EDS.
@@ -251,10 +246,6 @@ func (s *Server) releaseStaged() {
 	}
 }
 
-func responseType(t int) types.ResponseType {
-	return [numTypes]types.ResponseType{types.Cluster, types.Endpoint, types.Listener, types.Route}[t]
-}
-
 func equalStrings(a, b []string) bool {
 	if len(a) != len(b) {
 		return false
@@ -267,9 +258,8 @@ func equalStrings(a, b []string) bool {
 	return true
 }
 
-// zapLogger adapts zap to go-control-plane's logger. Its warnings go to debug too: the one it gives in
-// normal operation ("ADS mode: not responding") is for a watch this server is about to replace when a
-// client's subscription grows, which is expected and harmless.
+// zapLogger adapts zap to go-control-plane's logger. Its warnings go to debug too: the one its server
+// gives in normal operation (a request with a stale nonce, skipped) is the protocol working.
 type zapLogger struct{ l *zap.SugaredLogger }
 
 func (z zapLogger) Debugf(format string, args ...any) { z.l.Debugf(format, args...) }

@@ -3,11 +3,9 @@ package server
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
 	"time"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
-	cachev3 "github.com/envoyproxy/go-control-plane/pkg/cache/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
 
@@ -44,29 +42,17 @@ type typeSet struct {
 	names   []string // sorted
 	items   []types.Resource
 	hashes  []string
+	// raw holds each resource's deterministic wire bytes, marshalled once for its hash and sent as
+	// they are: every node offered the set shares them, so a push marshals nothing per node.
+	raw [][]byte
 	// changedAt is when the model change this set reflects was seen, for the convergence metric.
 	changedAt time.Time
-	// cache is the set in go-control-plane's form, built once and shared by every node offered the set.
-	cache *cacheResources
-}
-
-type cacheResources struct {
-	once sync.Once
-	r    cachev3.Resources
-}
-
-// resources is the set as the snapshot cache takes it.
-func (s typeSet) resources() cachev3.Resources {
-	if s.cache == nil {
-		return cachev3.NewResources(s.version, s.items)
-	}
-	s.cache.once.Do(func() { s.cache.r = cachev3.NewResources(s.version, s.items) })
-	return s.cache.r
 }
 
 // newTypeSet hashes resources that are already sorted by name.
 func newTypeSet(names []string, items []types.Resource, changedAt time.Time) typeSet {
 	hashes := make([]string, len(items))
+	raw := make([][]byte, len(items))
 	marshal := proto.MarshalOptions{Deterministic: true}
 	for i, item := range items {
 		b, err := marshal.Marshal(item)
@@ -74,9 +60,9 @@ func newTypeSet(names []string, items []types.Resource, changedAt time.Time) typ
 			panic("server: a translated resource does not marshal: " + err.Error())
 		}
 		sum := sha256.Sum256(b)
-		hashes[i] = hex.EncodeToString(sum[:8])
+		hashes[i], raw[i] = hex.EncodeToString(sum[:8]), b
 	}
-	s := typeSet{names: names, items: items, hashes: hashes, changedAt: changedAt, cache: &cacheResources{}}
+	s := typeSet{names: names, items: items, hashes: hashes, raw: raw, changedAt: changedAt}
 	s.version = s.hashVersion()
 	return s
 }
@@ -106,16 +92,22 @@ func (s typeSet) filter(sub subscription) typeSet {
 	if kept == len(s.names) {
 		return s // asked for everything there is: share the set, and its version
 	}
-	out := typeSet{changedAt: s.changedAt, cache: &cacheResources{}}
+	out := typeSet{changedAt: s.changedAt}
 	for i, n := range s.names {
 		if sub.names[n] {
-			out.names = append(out.names, n)
-			out.items = append(out.items, s.items[i])
-			out.hashes = append(out.hashes, s.hashes[i])
+			out.add(s, i)
 		}
 	}
 	out.version = out.hashVersion()
 	return out
+}
+
+// add appends entry i of another set.
+func (s *typeSet) add(from typeSet, i int) {
+	s.names = append(s.names, from.names[i])
+	s.items = append(s.items, from.items[i])
+	s.hashes = append(s.hashes, from.hashes[i])
+	s.raw = append(s.raw, from.raw[i])
 }
 
 // merge returns the union of two sets whose names do not overlap, sorted, without rehashing their
@@ -124,17 +116,15 @@ func (s typeSet) merge(o typeSet) typeSet {
 	if len(o.names) == 0 {
 		return s
 	}
-	n := len(s.names) + len(o.names)
-	out := typeSet{names: make([]string, 0, n), items: make([]types.Resource, 0, n), hashes: make([]string, 0, n),
-		changedAt: s.changedAt, cache: &cacheResources{}}
+	out := typeSet{changedAt: s.changedAt}
 	i, j := 0, 0
 	for i < len(s.names) || j < len(o.names) {
 		if j == len(o.names) || i < len(s.names) && s.names[i] < o.names[j] {
-			out.names, out.items, out.hashes = append(out.names, s.names[i]), append(out.items, s.items[i]), append(out.hashes, s.hashes[i])
+			out.add(s, i)
 			i++
 			continue
 		}
-		out.names, out.items, out.hashes = append(out.names, o.names[j]), append(out.items, o.items[j]), append(out.hashes, o.hashes[j])
+		out.add(o, j)
 		j++
 	}
 	out.version = out.hashVersion()
