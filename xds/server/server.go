@@ -217,6 +217,12 @@ func (s *Server) publishLocked(n *nodeState) {
 	if n.generation == 0 {
 		return // nothing translated yet: the model has not synced
 	}
+	if n.proxy.Proxyless && !n.subscription(lds).requested {
+		// A gRPC client's listeners decide everything else it gets. One that reconnects (to a restarted
+		// pilot, say) may ask for clusters before it names its listeners; answering then would tell it
+		// that every cluster it uses is gone.
+		return
+	}
 	next := n.next(s.opts.Clock.Now(), s.opts.StageTimeout)
 	changed := false
 	for t := range numTypes {

@@ -343,3 +343,54 @@ func describe(rs []adsc.Response) []string {
 	}
 	return out
 }
+
+// A gRPC client that reconnects asks again for everything it watches, in any order. Clusters asked
+// for before its listeners must not be answered with an empty set (which tells it they are gone):
+// once it names its listeners, it gets the clusters they lead to.
+func TestReconnectingGRPCClientAsksForClustersFirst(t *testing.T) {
+	f := start(t, bookinfo())
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(f.conn).StreamAggregatedResources(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, _ := structpb.NewStruct(map[string]any{"GENERATOR": "grpc"})
+	node := &corev3.Node{Id: "sidecar~10.1.0.50~client.default~default.svc.cluster.local", Metadata: meta}
+	cluster := "outbound|9080||reviews.default.svc.cluster.local"
+	send := func(typeURL string, names ...string) {
+		if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: typeURL, ResourceNames: names, VersionInfo: "before-restart"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	responses := make(chan *discoveryv3.DiscoveryResponse, 8)
+	go func() {
+		for {
+			resp, err := stream.Recv()
+			if err != nil {
+				close(responses)
+				return
+			}
+			responses <- resp
+		}
+	}()
+	send(resourcev3.ClusterType, cluster)
+	select {
+	case resp := <-responses:
+		t.Fatalf("clusters answered before the listeners were named: %d resources", len(resp.Resources))
+	case <-time.After(300 * time.Millisecond):
+	}
+	send(resourcev3.ListenerType, "reviews.default.svc.cluster.local:9080")
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case resp := <-responses:
+			if resp.TypeUrl == resourcev3.ClusterType {
+				if len(resp.Resources) != 1 {
+					t.Fatalf("want the reviews cluster, got %d clusters", len(resp.Resources))
+				}
+				return
+			}
+		case <-deadline:
+			t.Fatal("the clusters were never answered")
+		}
+	}
+}
