@@ -63,15 +63,3 @@ func endpointsOf(snap *model.Snapshot, host string, port model.Port) []string {
 	}
 	return out
 }
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}

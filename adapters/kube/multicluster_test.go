@@ -42,7 +42,7 @@ func TestMultiClusterMergesEndpoints(t *testing.T) {
 			return fmt.Errorf("service %+v", svc)
 		}
 		want := []string{"10.10.0.1:8080 ready=true cluster=east", "10.11.0.1:8080 ready=true cluster=west"}
-		if got := endpointsOf(snap, host, model.Port{Name: "grpc"}); !equal(got, want) {
+		if got := endpointsOf(snap, host, model.Port{Name: "grpc"}); !slices.Equal(got, want) {
 			return fmt.Errorf("endpoints %v, want %v", got, want)
 		}
 		if r := snap.Service("ratings.default.svc.cluster.local"); r == nil || !slices.Equal(r.Clusters, []string{"west"}) {

@@ -5,6 +5,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestPlatform(t *testing.T) {
 				return fmt.Errorf("service %s: %+v", host, s)
 			}
 			want := []string{"10.1.0.1:8080 ready=true cluster=east", "10.1.0.2:8080 ready=true cluster=east"}
-			if got := endpointsOf(snap, host, port); !equal(got, want) {
+			if got := endpointsOf(snap, host, port); !slices.Equal(got, want) {
 				return fmt.Errorf("endpoints %v, want %v", got, want)
 			}
 			for _, ep := range snap.Endpoints(host, port) {
@@ -85,7 +86,7 @@ func TestPlatform(t *testing.T) {
 			kubefixture.Endpoint{Pod: v1, Ready: true}, kubefixture.Endpoint{Pod: v2, Ready: false}))
 		eventually(t, "v2 to be not ready", func() error {
 			want := []string{"10.1.0.1:8080 ready=true cluster=east", "10.1.0.2:8080 ready=false cluster=east"}
-			if got := endpointsOf(store.Snapshot(), host, port); !equal(got, want) {
+			if got := endpointsOf(store.Snapshot(), host, port); !slices.Equal(got, want) {
 				return fmt.Errorf("endpoints %v, want %v", got, want)
 			}
 			return nil
@@ -181,7 +182,7 @@ func TestPlatform(t *testing.T) {
 		host := "legacy-db." + ns + ".svc.cluster.local"
 		eventually(t, "the Endpoints addresses", func() error {
 			want := []string{"192.0.2.10:5432 ready=true cluster=east", "192.0.2.11:5432 ready=true cluster=east"}
-			if got := endpointsOf(store.Snapshot(), host, model.Port{Name: "tcp"}); !equal(got, want) {
+			if got := endpointsOf(store.Snapshot(), host, model.Port{Name: "tcp"}); !slices.Equal(got, want) {
 				return fmt.Errorf("endpoints %v, want %v", got, want)
 			}
 			return nil

@@ -84,6 +84,33 @@ const split8020 = `    - {destination: {host: reviews, subset: v1}, weight: 80}
 const allToV3 = `    - {destination: {host: reviews, subset: v3}, weight: 100}
 `
 
+// startReviews runs a backend per reviews version (on hostPrefix+"1" to "3") and pilot-discovery on
+// a directory of their manifests and the given routing rules; it returns pilot, the routing file (to
+// edit) and the backends.
+func startReviews(t *testing.T, hostPrefix, routingYAML string) (*Pilot, string, []Backend) {
+	t.Helper()
+	backends := []Backend{
+		StartBackend(t, "reviews-v1", hostPrefix+"1"),
+		StartBackend(t, "reviews-v2", hostPrefix+"2"),
+		StartBackend(t, "reviews-v3", hostPrefix+"3"),
+	}
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "reviews.yaml"), reviewsManifests(backends))
+	routingFile := filepath.Join(dir, "routing.yaml")
+	writeFile(t, routingFile, routingYAML)
+	return StartPilot(t, "--config-dir", dir), routingFile, backends
+}
+
+// assertSplit8020 checks 1,000 RPCs split 80/20 between v1 and v2: at p=0.8 the standard deviation is
+// about 13, so 700..900 cannot fail by chance.
+func assertSplit8020(t *testing.T, got Tally) {
+	t.Helper()
+	if got.Failed > 0 || got.ByBackend["reviews-v1"] < 700 || got.ByBackend["reviews-v1"] > 900 ||
+		got.ByBackend["reviews-v1"]+got.ByBackend["reviews-v2"] != 1000 {
+		t.Fatalf("want about 800 v1 and 200 v2, got %s", got)
+	}
+}
+
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	// Write then rename, as editors and kubectl-style tools do, so the watcher never reads half a file.
@@ -100,29 +127,13 @@ func writeFile(t *testing.T, path, content string) {
 // sends traffic where the routing rules say: an 80/20 split, a header match, and a live edit of the
 // rules that moves traffic without a failed RPC.
 func TestFileAdapterRoutesRealTraffic(t *testing.T) {
-	backends := []Backend{
-		StartBackend(t, "reviews-v1", "127.0.0.21"),
-		StartBackend(t, "reviews-v2", "127.0.0.22"),
-		StartBackend(t, "reviews-v3", "127.0.0.23"),
-	}
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "reviews.yaml"), reviewsManifests(backends))
-	routingFile := filepath.Join(dir, "routing.yaml")
-	writeFile(t, routingFile, routing(split8020))
-	pilot := StartPilot(t, "--config-dir", dir)
+	pilot, routingFile, _ := startReviews(t, "127.0.0.2", routing(split8020))
 
 	client := XDSClient(t, pilot.GRPCAddr, "productpage-v1", reviewsTarget)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	t.Run("80/20 split", func(t *testing.T) {
-		got := Count(ctx, client, 1000)
-		// 1000 draws at p=0.8: the standard deviation is about 13, so 700..900 cannot fail by chance.
-		if got.Failed > 0 || got.ByBackend["reviews-v1"] < 700 || got.ByBackend["reviews-v1"] > 900 ||
-			got.ByBackend["reviews-v1"]+got.ByBackend["reviews-v2"] != 1000 {
-			t.Fatalf("want about 800 v1 and 200 v2, got %s", got)
-		}
-	})
+	t.Run("80/20 split", func(t *testing.T) { assertSplit8020(t, Count(ctx, client, 1000)) })
 
 	t.Run("header match", func(t *testing.T) {
 		got := Count(ctx, client, 100, "end-user", "jason")

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,16 +51,7 @@ func codeCount(ctx context.Context, c testgrpc.TestServiceClient, n int, md ...s
 // path and header matches, weighted subsets, timeouts, retries, fault injection and delegation, each
 // checked by real RPCs to real backends.
 func TestHTTPFeaturesWithGRPCClient(t *testing.T) {
-	backends := []Backend{
-		StartBackend(t, "reviews-v1", "127.0.0.41"),
-		StartBackend(t, "reviews-v2", "127.0.0.42"),
-		StartBackend(t, "reviews-v3", "127.0.0.43"),
-	}
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "reviews.yaml"), reviewsManifests(backends))
-	routingFile := filepath.Join(dir, "routing.yaml")
-	writeFile(t, routingFile, featureRouting("start", "  - route: [{destination: {host: reviews, subset: v1}}]\n"))
-	pilot := StartPilot(t, "--config-dir", dir)
+	pilot, routingFile, backends := startReviews(t, "127.0.0.4", featureRouting("start", "  - route: [{destination: {host: reviews, subset: v1}}]\n"))
 	client := XDSClient(t, pilot.GRPCAddr, "http-features", reviewsTarget)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

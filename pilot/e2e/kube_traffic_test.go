@@ -25,11 +25,7 @@ func TestKubeRoutesRealTraffic(t *testing.T) {
 
 	t.Run("80/20 split from the first RPC", func(t *testing.T) {
 		// Ready means synced: the very first RPCs see the whole config, so none fails.
-		got := Count(ctx, client, 1000)
-		if got.Failed > 0 || got.ByBackend["reviews-v1"] < 700 || got.ByBackend["reviews-v1"] > 900 ||
-			got.ByBackend["reviews-v1"]+got.ByBackend["reviews-v2"] != 1000 {
-			t.Fatalf("want about 800 v1 and 200 v2, got %s", got)
-		}
+		assertSplit8020(t, Count(ctx, client, 1000))
 		if got := Count(ctx, client, 50, "end-user", "jason"); got.ByBackend["reviews-v2"] != 50 {
 			t.Fatalf("jason should always reach v2, got %s", got)
 		}

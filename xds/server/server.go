@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -203,7 +204,7 @@ func (s *Server) translateLocked(n *nodeState, snap *model.Snapshot, cache *tran
 	tr := cache.get(snap, n.proxy, listeners)
 	n.generation = snap.Generation
 	n.desired = tr.sets
-	if !equalStrings(n.warnings, tr.warnings) {
+	if !slices.Equal(n.warnings, tr.warnings) {
 		for _, w := range tr.warnings {
 			s.log.Warn("translation", zap.String("node", n.id), zap.String("warning", w))
 		}
@@ -250,18 +251,6 @@ func (s *Server) releaseStaged() {
 		}
 		n.mu.Unlock()
 	}
-}
-
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // zapLogger adapts zap to go-control-plane's logger. Its warnings go to debug too: the one its server

@@ -1,8 +1,6 @@
 package server
 
 import (
-	"slices"
-	"sort"
 	"sync"
 	"time"
 
@@ -167,19 +165,13 @@ func retain(cur, prev typeSet, inUse func() map[string]bool) typeSet {
 		return cur // nothing was removed: the usual case, decided without allocating
 	}
 	used := inUse()
-	names, items := slices.Clone(cur.names), slices.Clone(cur.items)
-	added := false
+	var kept typeSet
 	for _, i := range gone {
 		if used[prev.names[i]] {
-			names, items = append(names, prev.names[i]), append(items, prev.items[i])
-			added = true
+			kept.add(prev, i)
 		}
 	}
-	if !added {
-		return cur
-	}
-	sortByName(names, items)
-	return newTypeSet(names, items, cur.changedAt)
+	return cur.merge(kept) // both sorted, names disjoint: no re-sorting, no re-marshalling
 }
 
 // missing returns the indexes of the names in want that have is lacks; both are sorted.
@@ -198,20 +190,6 @@ func missing(have, want []string) []int {
 }
 
 func containsAll(have, want []string) bool { return len(missing(have, want)) == 0 }
-
-func sortByName(names []string, items []types.Resource) {
-	idx := make([]int, len(names))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.Slice(idx, func(a, b int) bool { return names[idx[a]] < names[idx[b]] })
-	sortedNames, sortedItems := make([]string, len(names)), make([]types.Resource, len(items))
-	for to, from := range idx {
-		sortedNames[to], sortedItems[to] = names[from], items[from]
-	}
-	copy(names, sortedNames)
-	copy(items, sortedItems)
-}
 
 // warmUp is make-before-break for gRPC clients: while routes would lead to clusters the client has not
 // accepted (with their endpoints) yet, it keeps the routes it has and adds a route that matches nothing
