@@ -27,6 +27,9 @@ func DestinationRule(dr *networking.DestinationRule) Result {
 		r.errorf(spec, "spec is required")
 		return r
 	}
+	if !r.noNulls(spec, dr) {
+		return r
+	}
 	r.host(spec.f("host"), dr.Host, true)
 	topOutlier := dr.TrafficPolicy != nil && dr.TrafficPolicy.OutlierDetection != nil
 	r.trafficPolicy(spec.f("trafficPolicy"), dr.TrafficPolicy, topOutlier)

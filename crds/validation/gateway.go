@@ -27,6 +27,9 @@ func Gateway(gw *networking.Gateway) Result {
 		r.errorf(spec, "spec is required")
 		return r
 	}
+	if !r.noNulls(spec, gw) {
+		return r
+	}
 	if len(gw.Servers) == 0 {
 		r.errorf(spec.f("servers"), "at least one server is required")
 	}

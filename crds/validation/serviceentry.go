@@ -23,6 +23,9 @@ func ServiceEntry(se *networking.ServiceEntry) Result {
 		r.errorf(spec, "spec is required")
 		return r
 	}
+	if !r.noNulls(spec, se) {
+		return r
+	}
 	resolution := cmpOr(se.Resolution, "NONE")
 	if !slices.Contains(resolutions, resolution) {
 		r.errorf(spec.f("resolution"), "%q is not a resolution (want one of %v)", se.Resolution, resolutions)

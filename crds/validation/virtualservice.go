@@ -37,6 +37,9 @@ func VirtualService(vs *networking.VirtualService) Result {
 		r.errorf(spec, "spec is required")
 		return r
 	}
+	if !r.noNulls(spec, vs) {
+		return r
+	}
 	delegate := len(vs.Hosts) == 0
 	if delegate {
 		r.warnf(spec.f("hosts"), "no hosts: this is a delegate, which routes only what another VirtualService's http delegate sends it")
@@ -107,10 +110,6 @@ func (r *Result) routeDestinations(p path, dests []*networking.RouteDestination)
 }
 
 func (r *Result) httpRoute(p path, h *networking.HTTPRoute, inDelegate bool) {
-	if h == nil {
-		r.errorf(p, "an http route must not be null")
-		return
-	}
 	r.httpAction(p, h, inDelegate)
 	for i, m := range h.Match {
 		r.httpMatch(p.f("match").i(i), m)
@@ -183,10 +182,6 @@ func (r *Result) httpAction(p path, h *networking.HTTPRoute, inDelegate bool) {
 }
 
 func (r *Result) httpMatch(p path, m *networking.HTTPMatchRequest) {
-	if m == nil {
-		r.errorf(p, "a match block must not be null")
-		return
-	}
 	r.stringMatch(p.f("uri"), m.URI)
 	if m.URI != nil && m.URI.Regex != nil && *m.URI.Regex == "" {
 		r.errorf(p.f("uri").f("regex"), "the regex must not be empty")
@@ -376,7 +371,7 @@ func (r *Result) cors(p path, c *networking.CorsPolicy) {
 		return
 	}
 	for i, o := range c.AllowOrigins {
-		if o == nil || ptrString(o.Exact) == "" && ptrString(o.Prefix) == "" && ptrString(o.Regex) == "" {
+		if ptrString(o.Exact) == "" && ptrString(o.Prefix) == "" && ptrString(o.Regex) == "" {
 			r.errorf(p.f("allowOrigins").i(i), "an origin match needs a non-empty exact, prefix or regex")
 			continue
 		}
