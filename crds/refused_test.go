@@ -35,6 +35,10 @@ var refused = []struct {
   - route:
     - {destination: {host: reviews, subset: v1}, weight: 101}
     - {destination: {host: reviews, subset: v2}, weight: -1}`},
+	{name: "null route", kind: vs, want: "spec.http[0].route[0] in body must be of type object", spec: `
+  hosts: [reviews]
+  http:
+  - route: [null]`},
 	{name: "tcp weight above 100", kind: vs, want: "spec.tcp[0].route[0].weight: Invalid value: 200", spec: `
   hosts: [mongo]
   tcp:
@@ -201,6 +205,21 @@ var refused = []struct {
       portLevelSettings:
       - port: {number: 9080}
         tls: {mode: SOMETIMES}`},
+	{name: "ring size above Envoy's bound", kind: dr, want: "spec.trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize in body should be less than or equal to 8388608", spec: `
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 1099511627776}}}`},
+	{name: "maglev table above Envoy's bound", kind: dr, want: "spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize in body should be less than or equal to 5000011", spec: `
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 5000077}}}`},
+	{name: "keepalive probes above Linux's bound", kind: dr, want: "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes in body should be less than or equal to 127", spec: `
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {tcpKeepalive: {probes: 128}}}`},
+	{name: "null subset", kind: dr, want: "spec.subsets[0] in body must be of type object", spec: `
+  host: reviews
+  subsets: [null]`},
 	{name: "duplicate subset names", kind: dr, want: `spec.subsets[1]: Duplicate value: {"name":"v1"}`, spec: `
   host: reviews
   subsets:
@@ -303,6 +322,8 @@ var refused = []struct {
     hosts: ["*"]`},
 	{name: "no servers", kind: gw, want: "spec.servers: Required value", spec: `
   selector: {istio: ingressgateway}`},
+	{name: "null server", kind: gw, want: "spec.servers[0] in body must be of type object", spec: `
+  servers: [null]`},
 	{name: "server without hosts", kind: gw, want: "spec.servers[0].hosts: Required value", spec: `
   servers:
   - port: {number: 80, name: http, protocol: HTTP}`},

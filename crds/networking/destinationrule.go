@@ -94,7 +94,8 @@ type ConsistentHashLB struct {
 	HTTPQueryParameterName string      `json:"httpQueryParameterName,omitempty"`
 	RingHash               *RingHash   `json:"ringHash,omitempty"`
 	Maglev                 *MagLev     `json:"maglev,omitempty"`
-	MinimumRingSize        uint64      `json:"minimumRingSize,omitempty"`
+	// +kubebuilder:validation:Maximum=8388608
+	MinimumRingSize uint64 `json:"minimumRingSize,omitempty"`
 }
 
 // HTTPCookie names the cookie to hash on; with a TTL Envoy generates it when absent.
@@ -108,11 +109,15 @@ type HTTPCookie struct {
 
 // RingHash configures the ring hash load balancer.
 type RingHash struct {
+	// Envoy's bound (Cluster.RingHashLbConfig), and gRPC's.
+	// +kubebuilder:validation:Maximum=8388608
 	MinimumRingSize uint64 `json:"minimumRingSize,omitempty"`
 }
 
 // MagLev configures the Maglev load balancer.
 type MagLev struct {
+	// Envoy's bound (Cluster.MaglevLbConfig); the validator also wants a prime.
+	// +kubebuilder:validation:Maximum=5000011
 	TableSize uint64 `json:"tableSize,omitempty"`
 }
 
@@ -155,6 +160,8 @@ type TCPSettings struct {
 
 // TCPKeepalive configures TCP keepalive probes.
 type TCPKeepalive struct {
+	// Linux's bound (TCP_KEEPCNT); the validator bounds time and interval to its 32767 s too.
+	// +kubebuilder:validation:Maximum=127
 	Probes   uint32    `json:"probes,omitempty"`
 	Time     *Duration `json:"time,omitempty"`
 	Interval *Duration `json:"interval,omitempty"`

@@ -136,8 +136,33 @@ func (r *Result) consistentHash(cp path, ch *networking.ConsistentHashLB) {
 		}
 		r.duration(cp.f("httpCookie").f("ttl"), c.TTL, 0)
 	}
-	if ch.Maglev != nil && ch.Maglev.TableSize != 0 && !isPrime(ch.Maglev.TableSize) {
-		r.errorf(cp.f("maglev").f("tableSize"), "table size %d must be a prime number", ch.Maglev.TableSize)
+	r.ringSize(cp.f("minimumRingSize"), ch.MinimumRingSize)
+	if ch.RingHash != nil {
+		r.ringSize(cp.f("ringHash").f("minimumRingSize"), ch.RingHash.MinimumRingSize)
+	}
+	if m := ch.Maglev; m != nil && m.TableSize != 0 {
+		// The bound first: it also keeps the primality test short.
+		if m.TableSize > maxMaglevTableSize {
+			r.errorf(cp.f("maglev").f("tableSize"), "table size %d is above %d, the largest Envoy takes", m.TableSize, maxMaglevTableSize)
+		} else if !isPrime(m.TableSize) {
+			r.errorf(cp.f("maglev").f("tableSize"), "table size %d must be a prime number", m.TableSize)
+		}
+	}
+}
+
+// Envoy's bounds (its protos' validation rules) on what consistent hashing maps to, and Linux's on
+// the keepalive socket options Envoy sets on upstream connections.
+const (
+	maxKeepaliveSeconds = 32767
+	maxKeepaliveProbes  = 127
+
+	maxRingSize        = 8388608 // Cluster.RingHashLbConfig.minimum_ring_size, and gRPC's (gRFC A42)
+	maxMaglevTableSize = 5000011 // Cluster.MaglevLbConfig.table_size
+)
+
+func (r *Result) ringSize(p path, size uint64) {
+	if size > maxRingSize {
+		r.errorf(p, "ring size %d is above %d, the largest Envoy and gRPC take", size, maxRingSize)
 	}
 }
 
@@ -237,8 +262,19 @@ func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
 		r.duration(tp.f("maxConnectionDuration"), t.MaxConnectionDuration, time.Millisecond)
 		r.duration(tp.f("idleTimeout"), t.IdleTimeout, 0)
 		if k := t.TCPKeepalive; k != nil {
-			r.duration(tp.f("tcpKeepalive").f("time"), k.Time, time.Second)
-			r.duration(tp.f("tcpKeepalive").f("interval"), k.Interval, time.Second)
+			kp := tp.f("tcpKeepalive")
+			for _, d := range []struct {
+				name string
+				d    *networking.Duration
+			}{{"time", k.Time}, {"interval", k.Interval}} {
+				r.duration(kp.f(d.name), d.d, time.Second)
+				if d.d != nil && d.d.Err() == nil && d.d.Duration > maxKeepaliveSeconds*time.Second {
+					r.errorf(kp.f(d.name), "%s is above %ds, the most Linux takes (TCP_KEEPIDLE, TCP_KEEPINTVL): every connection would fail", d.d.Duration, maxKeepaliveSeconds)
+				}
+			}
+			if k.Probes > maxKeepaliveProbes {
+				r.errorf(kp.f("probes"), "%d probes are more than %d, the most Linux takes (TCP_KEEPCNT): every connection would fail", k.Probes, maxKeepaliveProbes)
+			}
 		}
 	}
 	if h := cp.HTTP; h != nil {

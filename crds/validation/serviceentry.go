@@ -2,6 +2,7 @@ package validation
 
 import (
 	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -134,6 +135,14 @@ func (r *Result) serviceEntryEndpoints(spec path, se *networking.ServiceEntry, r
 	case resolution == "STATIC" && len(se.Endpoints) == 0 && se.WorkloadSelector == nil:
 		// Istio accepts it, but traffic would have nowhere to go: refuse it with the reason.
 		r.errorf(spec.f("endpoints"), "STATIC resolution needs endpoints or a workloadSelector")
+	}
+	weights := uint64(0)
+	for _, e := range se.Endpoints {
+		weights += uint64(max(e.Weight, 1))
+	}
+	if weights > math.MaxUint32 {
+		// Envoy sums the weights of a locality's endpoints into a uint32, and refuses an overflow.
+		r.errorf(spec.f("endpoints"), "the endpoint weights add up to %d, more than %d, the most Envoy takes", weights, uint64(math.MaxUint32))
 	}
 	for i, e := range se.Endpoints {
 		ep := spec.f("endpoints").i(i)

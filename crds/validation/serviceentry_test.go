@@ -65,6 +65,8 @@ func TestServiceEntryRefusals(t *testing.T) {
 			"spec", "only one of endpoints and workloadSelector"},
 		{"selector with DNS", "hosts: [a.example.com]\nresolution: DNS\n" + httpsPort + "workloadSelector: {labels: {app: a}}",
 			"spec.workloadSelector", "only STATIC resolution uses"},
+		{"endpoint weights overflow", "hosts: [a.example.com]\nresolution: STATIC\n" + httpsPort + "endpoints: [{address: 1.2.3.4, weight: 4294967295}, {address: 1.2.3.5, weight: 1}]",
+			"spec.endpoints", "more than 4294967295"},
 		{"exportTo duplicate", "hosts: [a.example.com]\n" + httpsPort + "exportTo: [a, a]", "spec.exportTo[1]", "listed twice"},
 	}
 	for _, tc := range cases {
