@@ -23,6 +23,10 @@ type Config struct {
 	LogLevel    string
 	// ShutdownGrace is how long open streams get to finish on shutdown.
 	ShutdownGrace time.Duration
+	// MaxConnectionAge closes each xDS connection after about that long (MaxConnectionAgeGrace later
+	// at the latest), so that proxies rebalance across replicas.
+	MaxConnectionAge      time.Duration
+	MaxConnectionAgeGrace time.Duration
 
 	// Kubeconfig (or InCluster) names the primary Kubernetes cluster: its services and endpoints and
 	// its networking.istio.io routing rules are served.
@@ -48,7 +52,9 @@ func BindFlags(fs *flag.FlagSet) *Config {
 	fs.DurationVar(&c.Debounce, "debounce", 100*time.Millisecond, "quiet period after a config change before it is pushed")
 	fs.DurationVar(&c.DebounceMax, "debounce-max", time.Second, "longest a change waits for a quiet period before it is pushed anyway")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 5*time.Second, "how long open streams get to finish on shutdown")
+	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 5*time.Second, "on SIGTERM, open xDS streams keep being served and are closed one by one over this long, so proxies move to other replicas gradually")
+	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", 30*time.Minute, "close each xDS connection after about this long (±10% jitter) so proxies rebalance across replicas; 0 never")
+	fs.DurationVar(&c.MaxConnectionAgeGrace, "max-connection-age-grace", 10*time.Second, "how long an aged connection's streams get before it is closed")
 	fs.StringVar(&c.Kubeconfig, "kubeconfig", "", "kubeconfig of the Kubernetes cluster to serve (services, endpoints and networking.istio.io routing rules)")
 	fs.BoolVar(&c.InCluster, "in-cluster", false, "serve the Kubernetes cluster pilot runs in, through its service account")
 	fs.StringVar(&c.ClusterName, "cluster-name", "", "name of the cluster given by --kubeconfig or --in-cluster (default: the kubeconfig's current context, or \""+kube.InClusterName+"\" in-cluster)")
@@ -84,6 +90,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Debounce < 0 || c.DebounceMax < 0 {
 		errs = append(errs, errors.New("--debounce and --debounce-max must not be negative"))
+	}
+	if c.ShutdownGrace < 0 || c.MaxConnectionAge < 0 || c.MaxConnectionAgeGrace < 0 {
+		errs = append(errs, errors.New("--shutdown-grace, --max-connection-age and --max-connection-age-grace must not be negative"))
 	}
 	if c.DebounceMax < c.Debounce {
 		errs = append(errs, errors.New("--debounce-max must be at least --debounce"))

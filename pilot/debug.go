@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/pprof"
 
-	xdsserver "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
@@ -44,17 +43,7 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	// Envoy's REST-JSON polling: POST /v3/discovery:clusters (and endpoints, listeners, routes).
-	gateway := &xdsserver.HTTPGateway{Server: d.xds.XDS()}
-	mux.HandleFunc("POST /v3/{discovery}", func(w http.ResponseWriter, r *http.Request) {
-		body, code, err := gateway.ServeHTTP(r)
-		if err != nil {
-			http.Error(w, err.Error(), code)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		_, _ = w.Write(body)
-	})
+	mux.Handle("POST /v3/{discovery}", d.xds)
 	return mux
 }
 

@@ -50,9 +50,14 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		grpc.MaxConcurrentStreams(100000),
 		// Envoy pings every 5 minutes by default and more often when told to; allow it, as Istio does.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 15 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{Time: 30 * time.Second, Timeout: 10 * time.Second}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{
+			Time: 30 * time.Second, Timeout: 10 * time.Second,
+			// Connections are closed after an age (gRPC adds ±10% jitter), so that proxies spread over
+			// the replicas again after a rollout or a scale-up, as Istio's chart does.
+			MaxConnectionAge: cfg.MaxConnectionAge, MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
+		}),
 	)
-	xds.Register(ctx, grpcServer)
+	xds.Register(grpcServer)
 
 	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
@@ -70,16 +75,19 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()),
 		zap.String("configDir", cfg.ConfigDir), zap.Strings("clusters", clusters))
 
-	g, ctx := errgroup.WithContext(ctx)
+	// The sources and the push loop outlive the signal: open streams are served through the drain.
+	serving, stopServing := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServing()
+	g, gctx := errgroup.WithContext(serving)
 	for _, src := range sources {
 		g.Go(func() error {
-			if err := src.run(ctx); err != nil {
+			if err := src.run(gctx); err != nil {
 				return fmt.Errorf("%s: %w", src.name, err)
 			}
 			return nil
 		})
 	}
-	g.Go(func() error { xds.Run(ctx); return nil })
+	g.Go(func() error { xds.Run(gctx); return nil })
 	g.Go(func() error { return grpcServer.Serve(grpcLis) })
 	g.Go(func() error {
 		if err := httpServer.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
@@ -88,24 +96,34 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		return nil
 	})
 	g.Go(func() error {
-		<-ctx.Done()
-		log.Info("shutting down")
-		shutdown(grpcServer, httpServer, cfg.ShutdownGrace)
+		select {
+		case <-ctx.Done(): // SIGTERM
+		case <-gctx.Done(): // something failed
+		}
+		log.Info("shutting down", zap.Duration("grace", cfg.ShutdownGrace))
+		shutdown(xds, grpcServer, httpServer, cfg.ShutdownGrace)
+		stopServing()
 		return nil
 	})
 	return g.Wait()
 }
 
-// shutdown lets open streams and requests finish for up to grace, then closes what is left.
-func shutdown(g *grpc.Server, h *http.Server, grace time.Duration) {
+// shutdown turns readiness off, stops accepting connections and streams, closes the open streams
+// spread over grace (they are served until then), and then stops the servers.
+func shutdown(xds *server.Server, g *grpc.Server, h *http.Server, grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	stopped := make(chan struct{})
+	// GracefulStop closes the listener and tells clients (GOAWAY) to open no new streams here; it
+	// returns once Drain has closed the streams.
 	go func() { g.GracefulStop(); close(stopped) }()
-	_ = h.Shutdown(ctx)
+	xds.Drain(ctx, grace)
 	select {
 	case <-stopped:
 	case <-ctx.Done():
 		g.Stop()
 	}
+	hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
+	defer hcancel()
+	_ = h.Shutdown(hctx)
 }

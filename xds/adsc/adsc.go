@@ -59,6 +59,7 @@ type Client struct {
 	nonces    map[string]string                   // type → nonce of the last response
 	requested map[string][]string                 // type → names last asked for
 	listening bool                                // LDS has been requested (after warming)
+	err       error                               // why the last stream ended
 }
 
 // Dial opens an ADS stream on conn and sends the first CDS request.
@@ -67,19 +68,16 @@ func Dial(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Cl
 	if err != nil {
 		return nil, fmt.Errorf("node metadata: %w", err)
 	}
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
-	if err != nil {
-		return nil, err
-	}
 	c := &Client{
 		opts:      opts,
-		stream:    stream,
 		node:      &corev3.Node{Id: opts.NodeID, Metadata: meta, UserAgentName: "envoy"},
-		responses: make(chan Response, 1024),
 		resources: map[string]map[string]proto.Message{},
 		versions:  map[string]string{},
 		nonces:    map[string]string{},
 		requested: map[string][]string{},
+	}
+	if err := c.open(ctx, conn); err != nil {
+		return nil, err
 	}
 	if err := c.send(resourcev3.ClusterType, nil, "", "", nil); err != nil {
 		return nil, err
@@ -88,8 +86,44 @@ func Dial(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Cl
 	return c, nil
 }
 
-// Responses delivers every response in the order received; it is closed when the stream ends.
-func (c *Client) Responses() <-chan Response { return c.responses }
+// Reconnect opens a new stream for the same node, keeping everything the client has accepted, and
+// asks at once for every type it holds, with the versions and names it holds, as Envoy does after a
+// dropped connection or a pilot restart. The old stream must have ended (or be abandoned).
+func (c *Client) Reconnect(ctx context.Context, conn grpc.ClientConnInterface) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.open(ctx, conn); err != nil {
+		return err
+	}
+	c.nonces = map[string]string{}
+	for _, t := range []string{resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType} {
+		if t != resourcev3.ClusterType && c.versions[t] == "" && len(c.requested[t]) == 0 {
+			continue
+		}
+		if err := c.send(t, c.requested[t], c.versions[t], "", nil); err != nil {
+			return err
+		}
+	}
+	go c.receive()
+	return nil
+}
+
+func (c *Client) open(ctx context.Context, conn grpc.ClientConnInterface) error {
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+	if err != nil {
+		return err
+	}
+	c.stream, c.responses = stream, make(chan Response, 1024)
+	return nil
+}
+
+// Responses delivers every response in the order received; it is closed when the stream ends (a
+// Reconnect starts a new channel).
+func (c *Client) Responses() <-chan Response {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.responses
+}
 
 // Resources returns the accepted resources of a type, by name.
 func (c *Client) Resources(typeURL string) map[string]proto.Message {
@@ -100,6 +134,14 @@ func (c *Client) Resources(typeURL string) map[string]proto.Message {
 		out[k] = v
 	}
 	return out
+}
+
+// Err is why the stream ended (io.EOF for a clean end); nil while it is open. Read it once
+// Responses is closed.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
 }
 
 // Close ends the stream.
@@ -116,20 +158,26 @@ func (c *Client) send(typeURL string, names []string, version, nonce string, nac
 }
 
 func (c *Client) receive() {
-	defer close(c.responses)
+	c.mu.Lock()
+	stream, responses := c.stream, c.responses
+	c.mu.Unlock()
+	defer close(responses)
 	for {
-		resp, err := c.stream.Recv()
+		resp, err := stream.Recv()
 		if err != nil {
+			c.mu.Lock()
+			c.err = err
+			c.mu.Unlock()
 			return
 		}
-		if err := c.handle(resp); err != nil {
+		if err := c.handle(resp, responses); err != nil {
 			return
 		}
 	}
 }
 
 // handle validates a response, ACKs or NACKs it, and asks for what it leads to, as Envoy would.
-func (c *Client) handle(resp *discoveryv3.DiscoveryResponse) error {
+func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Response) error {
 	t := resp.GetTypeUrl()
 	msgs, names, err := decode(resp)
 	if err == nil && c.opts.Reject != nil {
@@ -137,7 +185,7 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse) error {
 	}
 	// The response is reported once the client's state reflects it and its ACK or NACK is sent.
 	defer func() {
-		c.responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Err: err}
+		responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Err: err}
 	}()
 
 	c.mu.Lock()
@@ -220,6 +268,14 @@ func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, err
 		}
 		msgs = append(msgs, m)
 		names = append(names, resourceName(m))
+	}
+	// Envoy refuses a response that names one resource twice.
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if seen[n] {
+			errs = append(errs, fmt.Errorf("duplicate %s %q in one response", resp.GetTypeUrl(), n))
+		}
+		seen[n] = true
 	}
 	return msgs, names, errors.Join(errs...)
 }

@@ -16,12 +16,11 @@ func BenchmarkSidecarPush(b *testing.B) {
 	proxy, _ := model.ParseNodeID("sidecar~10.1.0.1~client.ns-0~ns-0.svc.cluster.local")
 	b.ReportAllocs()
 	for b.Loop() {
-		n := &nodeState{id: proxy.ID, proxy: proxy, streams: map[int64]*streamState{1: {}}}
+		c := newConn(1, proxy, true, time.Time{})
 		for t := range numTypes {
-			n.streams[1].subs[t] = newSubscription(nil)
+			c.subs[t] = newSubscription(nil)
 		}
-		tr := newTranslationCache(snap.Generation).get(snap, proxy, nil)
-		n.desired, n.generation = tr.sets, snap.Generation
-		_ = n.next(time.Time{}, time.Second)
+		c.translate(snap, newTranslationCache(snap.Generation))
+		_ = c.next(time.Time{}, time.Second)
 	}
 }

@@ -10,14 +10,16 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
-// ProxyStatus is one node's sync state, for /debug/syncz.
+// ProxyStatus is one stream's sync state, for /debug/syncz. A node with two streams (two processes
+// sharing a bootstrap) shows twice, each with its own state.
 type ProxyStatus struct {
 	ID          string    `json:"id"`
+	Stream      int64     `json:"stream"`
 	Namespace   string    `json:"namespace"`
 	Proxyless   bool      `json:"proxyless"`
+	Aggregated  bool      `json:"aggregated"`
 	ConnectedAt time.Time `json:"connectedAt"`
-	Streams     int       `json:"streams"`
-	// Generation is the model snapshot the node's config was translated from.
+	// Generation is the model snapshot the stream's config was translated from.
 	Generation uint64 `json:"generation"`
 	// Staged is true while listeners and routes wait for the endpoints of new clusters.
 	Staged   bool                  `json:"staged,omitempty"`
@@ -25,40 +27,41 @@ type ProxyStatus struct {
 	Types    map[string]TypeStatus `json:"types"`
 }
 
-// TypeStatus is the sync state of one resource type of a node.
+// TypeStatus is the sync state of one resource type of a stream.
 type TypeStatus struct {
 	Subscribed []string    `json:"subscribed,omitempty"` // names asked for; ["*"] for everything
-	Published  string      `json:"published,omitempty"`  // the version the node is being offered
+	Published  string      `json:"published,omitempty"`  // the version the stream is being offered
 	Sent       exchange    `json:"sent"`
 	Acked      exchange    `json:"acked"`
 	LastNack   *nackRecord `json:"lastNack,omitempty"`
 }
 
-// SyncStatus reports every connected node, sorted by ID.
+// SyncStatus reports every open stream, sorted by node ID, then oldest first.
 func (s *Server) SyncStatus() []ProxyStatus {
-	nodes := s.nodeList()
-	out := make([]ProxyStatus, 0, len(nodes))
-	for _, n := range nodes {
-		n.mu.Lock()
+	conns := s.connList()
+	out := make([]ProxyStatus, 0, len(conns))
+	for _, c := range conns {
+		c.mu.Lock()
 		ps := ProxyStatus{
-			ID: n.id, Namespace: n.proxy.Namespace, Proxyless: n.proxy.Proxyless, ConnectedAt: n.connectedAt,
-			Streams: len(n.streams), Generation: n.generation, Staged: n.staged, Warnings: n.warnings,
+			ID: c.proxy.ID, Stream: c.id, Namespace: c.proxy.Namespace, Proxyless: c.proxy.Proxyless, Aggregated: c.aggregated,
+			ConnectedAt: c.connectedAt, Generation: c.generation, Staged: c.staged, Warnings: c.warnings,
 			Types: map[string]TypeStatus{},
 		}
 		for t := range numTypes {
-			ts := TypeStatus{Published: n.published[t].version, Sent: n.sent[t], Acked: n.acked[t]}
-			if sub := n.subscription(t); sub.requested {
+			ts := TypeStatus{Published: c.published[t].version, Sent: c.sent[t], Acked: c.acked[t]}
+			if sub := c.subs[t]; sub.requested {
 				ts.Subscribed = subscribedNames(sub)
 			}
-			if n.nack[t].Version != "" {
-				nack := n.nack[t]
+			if c.nack[t].Version != "" {
+				nack := c.nack[t]
 				ts.LastNack = &nack
 			}
 			ps.Types[typeShort[t]] = ts
 		}
-		n.mu.Unlock()
+		c.mu.Unlock()
 		out = append(out, ps)
 	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
 
@@ -74,19 +77,23 @@ func subscribedNames(sub subscription) []string {
 	return names
 }
 
-// ConfigDump returns what a node was last sent, in the shape of Envoy's admin /config_dump.
+// ConfigDump returns what a node was last sent, in the shape of Envoy's admin /config_dump. Of a
+// node with several streams, the newest is shown.
 func (s *Server) ConfigDump(nodeID string) (*adminv3.ConfigDump, error) {
-	s.mu.Lock()
-	n := s.nodes[nodeID]
-	s.mu.Unlock()
-	if n == nil {
+	var c *conn
+	for _, cand := range s.connList() {
+		if cand.proxy.ID == nodeID {
+			c = cand
+		}
+	}
+	if c == nil {
 		return nil, fmt.Errorf("no proxy %q is connected", nodeID)
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var sets [numTypes]typeSet
 	for t := range numTypes {
-		if set, ok := n.recentSet(t, n.sent[t].Version); ok {
+		if set, ok := c.recentSet(t, c.sent[t].Version); ok {
 			sets[t] = set
 		}
 	}

@@ -9,6 +9,7 @@ type Metrics struct {
 	proxies     prometheus.Gauge
 	convergence *prometheus.HistogramVec
 	pushTime    prometheus.Histogram
+	refused     *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (none when reg is nil).
@@ -33,9 +34,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "Time to translate and publish one model snapshot to every connected proxy.",
 			Buckets: prometheus.ExponentialBuckets(.001, 2, 15),
 		}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minipilot_xds_refused_streams_total", Help: "xDS streams refused, by reason (delta, draining, node).",
+		}, []string{"reason"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime)
+		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused)
 	}
 	return m
 }

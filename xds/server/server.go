@@ -1,14 +1,14 @@
-// Package server is minipilot's ADS server: go-control-plane's State-of-the-World server and snapshot
-// cache, with per-node snapshots translated from the model, and the library's pitfalls handled:
-// pushes are ordered CDS → EDS → LDS → RDS with LDS and RDS held until new clusters have endpoints,
-// a refused (NACKed) set is not sent again, a client is only ever offered the resources it asked for,
-// and a node's state goes when its last stream closes.
+// Package server is minipilot's xDS server: State-of-the-World ADS (and the per-type services) over
+// gRPC, with each stream's config translated from the model. Pushes are ordered CDS → EDS → LDS →
+// RDS with LDS and RDS held until new clusters have endpoints, a refused (NACKed) set is not sent
+// again, a client is only ever sent the resources it asked for and never a set that is not decided
+// yet, every stream has its own state (two streams with one node ID do not share it), and on
+// shutdown the streams are closed one by one over a grace period.
 package server
 
 import (
 	"context"
 	"runtime"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -19,10 +19,10 @@ import (
 	endpointservice "github.com/envoyproxy/go-control-plane/envoy/service/endpoint/v3"
 	listenerservice "github.com/envoyproxy/go-control-plane/envoy/service/listener/v3"
 	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
-	"github.com/envoyproxy/go-control-plane/pkg/server/sotw/v3"
-	xdsserver "github.com/envoyproxy/go-control-plane/pkg/server/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"k8s.io/utils/clock"
 
 	"github.com/minipilot/minipilot/model"
@@ -34,7 +34,7 @@ type Options struct {
 	// may wait for quiet.
 	Debounce time.Duration
 	MaxDelay time.Duration
-	// StageTimeout is how long LDS and RDS wait for a node to take the endpoints of new clusters.
+	// StageTimeout is how long LDS and RDS wait for a client to take the endpoints of new clusters.
 	StageTimeout time.Duration
 	Clock        clock.WithTicker
 	Log          *zap.Logger
@@ -46,8 +46,6 @@ type Server struct {
 	opts  Options
 	store *model.Store
 	log   *zap.Logger
-	cache *watchCache
-	xds   xdsserver.Server
 
 	// snapshot is the model snapshot proxies are being served; nil until every source has synced,
 	// so that no proxy is ever sent an empty or partial config while pilot starts.
@@ -56,8 +54,12 @@ type Server struct {
 	translations atomic.Pointer[translationCache]
 
 	mu      sync.Mutex
-	nodes   map[string]*nodeState
-	streams map[int64]string // stream → node ID
+	conns   map[int64]*conn
+	perNode map[string]int // open streams by node ID, for the connected-proxies gauge
+	nextID  int64
+	// draining closes when shutdown begins: no new streams, readiness off.
+	draining  chan struct{}
+	drainOnce sync.Once
 }
 
 // New builds a server over the store's model.
@@ -74,36 +76,30 @@ func New(store *model.Store, opts Options) *Server {
 	if opts.StageTimeout == 0 {
 		opts.StageTimeout = 5 * time.Second
 	}
-	s := &Server{
-		opts:    opts,
-		store:   store,
-		log:     opts.Log.With(zap.String("component", "xds")),
-		nodes:   map[string]*nodeState{},
-		streams: map[int64]string{},
+	return &Server{
+		opts:     opts,
+		store:    store,
+		log:      opts.Log.With(zap.String("component", "xds")),
+		conns:    map[int64]*conn{},
+		perNode:  map[string]int{},
+		draining: make(chan struct{}),
 	}
-	s.cache = newWatchCache(s.fetch)
-	return s
 }
 
-// Register adds the ADS service (and the per-type services, for clients that do not aggregate) to
-// a gRPC server. ctx ends the streams.
-func (s *Server) Register(ctx context.Context, g *grpc.Server) {
-	// WithOrderedADS matters: without it the library sends each type from its own channel, in
-	// whatever order a select picks, and CDS → EDS → LDS → RDS is lost.
-	s.xds = xdsserver.NewServer(ctx, s.cache, s.callbacks(), sotw.WithOrderedADS(),
-		sotw.WithLogger(zapLogger{s.log.Named("go-control-plane").Sugar()}))
-	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, s.xds)
-	clusterservice.RegisterClusterDiscoveryServiceServer(g, s.xds)
-	endpointservice.RegisterEndpointDiscoveryServiceServer(g, s.xds)
-	listenerservice.RegisterListenerDiscoveryServiceServer(g, s.xds)
-	routeservice.RegisterRouteDiscoveryServiceServer(g, s.xds)
+// Register adds the ADS service, and the per-type services for clients that do not aggregate, to a
+// gRPC server. Streams end when their client goes, or when Drain closes them; not when the gRPC
+// server's listener stops.
+func (s *Server) Register(g *grpc.Server) {
+	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, adsService{s: s})
+	clusterservice.RegisterClusterDiscoveryServiceServer(g, clusterService{s: s})
+	endpointservice.RegisterEndpointDiscoveryServiceServer(g, endpointService{s: s})
+	listenerservice.RegisterListenerDiscoveryServiceServer(g, listenerService{s: s})
+	routeservice.RegisterRouteDiscoveryServiceServer(g, routeService{s: s})
 }
 
-// XDS is the go-control-plane server, for the REST gateway. Register must have been called.
-func (s *Server) XDS() xdsserver.Server { return s.xds }
-
-// Ready says whether proxies are being served: every model source has synced.
-func (s *Server) Ready() bool { return s.snapshot.Load() != nil }
+// Ready says whether proxies are being served: every model source has synced, and pilot is not
+// shutting down.
+func (s *Server) Ready() bool { return s.snapshot.Load() != nil && !s.isDraining() }
 
 // Run pushes model changes to connected proxies until ctx ends.
 func (s *Server) Run(ctx context.Context) {
@@ -125,7 +121,7 @@ func (s *Server) Run(ctx context.Context) {
 	}
 }
 
-// pushAll takes a new model snapshot and publishes it to every node.
+// pushAll takes a new model snapshot and publishes it to every stream.
 func (s *Server) pushAll() {
 	if !s.store.Synced() {
 		return // the Synced signal of the last source brings us back here
@@ -136,26 +132,26 @@ func (s *Server) pushAll() {
 	if prev != nil && prev.Generation == snap.Generation {
 		return
 	}
-	nodes := s.nodeList()
+	conns := s.connList()
 	cache := s.translationsOf(snap)
-	work := make(chan *nodeState)
+	work := make(chan *conn)
 	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), max(len(nodes), 1)) {
+	for range min(runtime.GOMAXPROCS(0), max(len(conns), 1)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for n := range work {
-				s.refresh(n, snap, cache)
+			for c := range work {
+				s.refresh(c, snap, cache)
 			}
 		}()
 	}
-	for _, n := range nodes {
-		work <- n
+	for _, c := range conns {
+		work <- c
 	}
 	close(work)
 	wg.Wait()
 	s.opts.Metrics.pushTime.Observe(s.opts.Clock.Since(start).Seconds())
-	s.log.Info("pushed model", zap.Uint64("generation", snap.Generation), zap.Int("proxies", len(nodes)),
+	s.log.Info("pushed model", zap.Uint64("generation", snap.Generation), zap.Int("streams", len(conns)),
 		zap.Duration("took", s.opts.Clock.Since(start)))
 }
 
@@ -173,91 +169,93 @@ func (s *Server) translationsOf(snap *model.Snapshot) *translationCache {
 	}
 }
 
-func (s *Server) nodeList() []*nodeState {
+// connList returns the open streams, oldest first.
+func (s *Server) connList() []*conn {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*nodeState, 0, len(s.nodes))
-	for _, n := range s.nodes {
-		out = append(out, n)
+	out := make([]*conn, 0, len(s.conns))
+	for _, c := range s.conns {
+		out = append(out, c)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
 }
 
-// refresh translates the snapshot for a node (unless it already has it) and publishes.
-func (s *Server) refresh(n *nodeState, snap *model.Snapshot, cache *translationCache) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.generation == snap.Generation && n.generation != 0 {
+// refresh translates the snapshot for a stream (unless it already has it), decides what it gets,
+// and wakes its loop to send that.
+func (s *Server) refresh(c *conn, snap *model.Snapshot, cache *translationCache) {
+	c.mu.Lock()
+	if c.generation == snap.Generation && c.generation != 0 {
+		c.mu.Unlock()
 		return
 	}
-	s.translateLocked(n, snap, cache)
-	s.publishLocked(n)
+	s.translateLocked(c, snap, cache)
+	due := c.publish(s.opts.Clock.Now(), s.opts.StageTimeout)
+	c.mu.Unlock()
+	if due {
+		c.notify()
+	}
 }
 
-// translateLocked computes the node's desired resources from a snapshot.
-func (s *Server) translateLocked(n *nodeState, snap *model.Snapshot, cache *translationCache) {
-	var listeners []string
-	if n.proxy.Proxyless {
-		listeners = n.listenerNames()
-	}
-	tr := cache.get(snap, n.proxy, listeners)
-	n.generation = snap.Generation
-	n.desired = tr.sets
-	if !slices.Equal(n.warnings, tr.warnings) {
-		for _, w := range tr.warnings {
-			s.log.Warn("translation", zap.String("node", n.id), zap.String("warning", w))
+// translateLocked translates for a stream whose lock is held, logging warnings when they change.
+func (s *Server) translateLocked(c *conn, snap *model.Snapshot, cache *translationCache) {
+	if c.translate(snap, cache) {
+		for _, w := range c.warnings {
+			s.log.Warn("translation", zap.String("node", c.proxy.ID), zap.String("warning", w))
 		}
 	}
-	n.warnings = tr.warnings
 }
 
-// publishLocked offers the node its next sets; the watch cache answers its open watches (in CDS,
-// EDS, LDS, RDS order) for every type whose version changed.
-func (s *Server) publishLocked(n *nodeState) {
-	if n.generation == 0 {
-		return // nothing translated yet: the model has not synced
-	}
-	if n.proxy.Proxyless && !n.subscription(lds).requested {
-		// A gRPC client's listeners decide everything else it gets. One that reconnects (to a restarted
-		// pilot, say) may ask for clusters before it names its listeners; answering then would tell it
-		// that every cluster it uses is gone.
-		return
-	}
-	next := n.next(s.opts.Clock.Now(), s.opts.StageTimeout)
-	changed := false
-	for t := range numTypes {
-		if next[t].version != n.published[t].version {
-			changed = true
-		}
-		n.remember(t, next[t])
-	}
-	if !changed && n.published[cds].version != "" {
-		return
-	}
-	n.published = next
-	s.cache.set(n.id, next)
-}
-
-// releaseStaged publishes to nodes whose LDS and RDS have waited too long for EDS.
+// releaseStaged publishes to streams whose LDS and RDS have waited too long for EDS.
 func (s *Server) releaseStaged() {
 	now := s.opts.Clock.Now()
-	for _, n := range s.nodeList() {
-		n.mu.Lock()
-		if n.staged && now.Sub(n.stagedAt) > s.opts.StageTimeout {
-			s.log.Warn("node did not take the endpoints of new clusters in time; sending listeners and routes anyway",
-				zap.String("node", n.id))
-			s.publishLocked(n)
+	for _, c := range s.connList() {
+		c.mu.Lock()
+		due := false
+		if c.staged && now.Sub(c.stagedAt) > s.opts.StageTimeout {
+			s.log.Warn("proxy did not take the endpoints of new clusters in time; sending listeners and routes anyway",
+				zap.String("node", c.proxy.ID), zap.Int64("stream", c.id))
+			due = c.publish(now, s.opts.StageTimeout)
 		}
-		n.mu.Unlock()
+		c.mu.Unlock()
+		if due {
+			c.notify()
+		}
 	}
 }
 
-// zapLogger adapts zap to go-control-plane's logger. Its warnings go to debug too: the one its server
-// gives in normal operation (a request with a stale nonce, skipped) is the protocol working.
-type zapLogger struct{ l *zap.SugaredLogger }
+// openConn registers a stream on its first request, which must name its node.
+func (s *Server) openConn(req *discoverygrpc.DiscoveryRequest, aggregated bool) (*conn, error) {
+	proxy, err := proxyFromNode(req.GetNode())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isDraining() {
+		return nil, errDraining
+	}
+	s.nextID++
+	c := newConn(s.nextID, proxy, aggregated, s.opts.Clock.Now())
+	s.conns[c.id] = c
+	s.perNode[proxy.ID]++
+	if s.perNode[proxy.ID] == 1 {
+		s.opts.Metrics.proxies.Inc()
+	}
+	s.log.Info("proxy connected", zap.String("node", proxy.ID), zap.Int64("stream", c.id), zap.Bool("proxyless", proxy.Proxyless),
+		zap.String("namespace", proxy.Namespace), zap.Bool("aggregated", aggregated))
+	return c, nil
+}
 
-func (z zapLogger) Debugf(format string, args ...any) { z.l.Debugf(format, args...) }
-func (z zapLogger) Infof(format string, args ...any)  { z.l.Debugf(format, args...) }
-func (z zapLogger) Warnf(format string, args ...any)  { z.l.Debugf(format, args...) }
-func (z zapLogger) Errorf(format string, args ...any) { z.l.Errorf(format, args...) }
+// closeConn forgets a stream, and with it everything the server held for it.
+func (s *Server) closeConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c.id)
+	id := c.proxy.ID
+	if s.perNode[id]--; s.perNode[id] <= 0 {
+		delete(s.perNode, id)
+		s.opts.Metrics.proxies.Dec()
+	}
+	s.log.Info("proxy disconnected", zap.String("node", id), zap.Int64("stream", c.id))
+}

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/minipilot/minipilot/adapters/memory"
 	"github.com/minipilot/minipilot/crds/networking"
@@ -35,17 +36,32 @@ type fixture struct {
 	source *memory.Source
 	srv    *server.Server
 	conn   *grpc.ClientConn
+	addr   string
+	fake   *clocktesting.FakeClock // nil for the real clock
 }
 
 func start(t *testing.T, part model.Part) *fixture {
 	t.Helper()
-	store := model.NewStore("cluster.local", time.Now)
+	return startWith(t, part, server.Options{StageTimeout: time.Minute})
+}
+
+// startWith serves part over a real gRPC server on loopback, with the given server options.
+func startWith(t *testing.T, part model.Part, opts server.Options) *fixture {
+	t.Helper()
+	now := time.Now
+	if opts.Clock != nil {
+		now = opts.Clock.Now
+	}
+	store := model.NewStore("cluster.local", now)
 	source := memory.New(store, "test")
 	source.Replace(part)
-	srv := server.New(store, server.Options{Log: zaptest.NewLogger(t), StageTimeout: time.Minute})
+	if opts.Log == nil {
+		opts.Log = zaptest.NewLogger(t)
+	}
+	srv := server.New(store, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	g := grpc.NewServer()
-	srv.Register(ctx, g)
+	srv.Register(g)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -57,8 +73,17 @@ func start(t *testing.T, part model.Part) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(); cancel(); g.Stop() })
-	waitFor(t, "the server to sync", srv.Ready)
-	return &fixture{t: t, source: source, srv: srv, conn: conn}
+	f := &fixture{t: t, source: source, srv: srv, conn: conn, addr: lis.Addr().String()}
+	f.fake, _ = opts.Clock.(*clocktesting.FakeClock)
+	waitFor(t, "the server to sync", func() bool { f.tick(); return srv.Ready() })
+	return f
+}
+
+// tick lets a fake clock's debounce timer fire; with the real clock it does nothing.
+func (f *fixture) tick() {
+	if f.fake != nil {
+		f.fake.Step(0)
+	}
 }
 
 func (f *fixture) dial(opts adsc.Options) *adsc.Client {

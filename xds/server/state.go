@@ -8,42 +8,8 @@ import (
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/xds/translate"
 )
-
-// nodeState is everything the server knows of one connected node. Its lock orders the node's
-// publishes: one computed from an older model snapshot never overwrites a newer one.
-type nodeState struct {
-	mu    sync.Mutex
-	id    string
-	proxy *model.Proxy
-
-	connectedAt time.Time
-	streams     map[int64]*streamState
-
-	// generation is the model snapshot desired was translated from; 0 before the first translation.
-	generation uint64
-	desired    [numTypes]typeSet // the full translation, before filtering
-	warnings   []string
-	published  [numTypes]typeSet // what the snapshot cache holds for the node now
-	recent     [numTypes][]typeSet
-
-	sent  [numTypes]exchange
-	acked [numTypes]exchange
-	nack  [numTypes]nackRecord
-	// ackedSet is the last set the node accepted, which stays in force when a newer one is refused.
-	ackedSet [numTypes]typeSet
-	// staged holds back LDS and RDS until the node has the endpoints of newly added clusters.
-	staged   bool
-	stagedAt time.Time
-}
-
-// streamState is one gRPC stream of a node.
-type streamState struct {
-	subs      [numTypes]subscription
-	sentNonce [numTypes]string
-}
 
 // exchange records one response or acknowledgement.
 type exchange struct {
@@ -58,70 +24,31 @@ type nackRecord struct {
 	Message string `json:"message,omitempty"`
 }
 
-// subscription merges what all the node's streams asked for of a type.
-func (n *nodeState) subscription(t int) subscription {
-	subs := make([]subscription, 0, len(n.streams))
-	for _, st := range n.streams {
-		subs = append(subs, st.subs[t])
-	}
-	return union(subs)
-}
-
-// listenerNames are the listeners a proxyless client asked for.
-func (n *nodeState) listenerNames() []string {
-	sub := n.subscription(lds)
-	names := make([]string, 0, len(sub.names))
-	for name := range sub.names {
-		names = append(names, name)
-	}
-	return names
-}
-
-// remember keeps a published set so that a later response and its ACK can be matched to it.
-func (n *nodeState) remember(t int, s typeSet) {
-	const keep = 4
-	for _, r := range n.recent[t] {
-		if r.version == s.version {
-			return
-		}
-	}
-	n.recent[t] = append(n.recent[t], s)
-	if len(n.recent[t]) > keep {
-		n.recent[t] = n.recent[t][1:]
-	}
-}
-
-func (n *nodeState) recentSet(t int, version string) (typeSet, bool) {
-	for _, r := range n.recent[t] {
-		if r.version == version {
-			return r, true
-		}
-	}
-	return typeSet{}, false
-}
-
 // next decides what to publish for each type: the desired set filtered to the subscription, except
-// that a set the node refused is not offered again (the last accepted one stays), and that changes
-// are made before they break anything: clusters still used by the routes a node runs stay until it
+// that a set the client refused is not offered again (the last accepted one stays), and that changes
+// are made before they break anything: clusters still used by the routes a client runs stay until it
 // has taken routes that no longer use them, an Envoy gets LDS and RDS only once it holds the
 // endpoints of new clusters, and a gRPC client prepares new clusters before routes use them.
-func (n *nodeState) next(now time.Time, stageTimeout time.Duration) [numTypes]typeSet {
+func (c *conn) next(now time.Time, stageTimeout time.Duration) [numTypes]typeSet {
 	var out [numTypes]typeSet
 	for t := range numTypes {
-		set := n.desired[t].filter(n.subscription(t))
-		if n.nack[t].Version != "" && set.version == n.nack[t].Version {
-			set = n.ackedSet[t]
+		out[t] = c.desired[t].filter(c.subs[t])
+	}
+	if c.aggregated && c.proxy.Proxyless {
+		c.warmUp(&out, now, stageTimeout)
+	}
+	// What is kept is what the client holds (its accepted sets), not what it was offered: a refused
+	// set must not come back through the back door of make-before-break.
+	inUse := sync.OnceValue(func() map[string]bool { return routeClusters(out[rds], c.ackedSet[rds]) })
+	out[cds] = retain(out[cds], c.ackedSet[cds], inUse)
+	out[eds] = retain(out[eds], c.ackedSet[eds], inUse)
+	if c.aggregated && !c.proxy.Proxyless {
+		c.holdListeners(&out, now, stageTimeout)
+	}
+	for t := range numTypes {
+		if c.nack[t].Version != "" && out[t].version == c.nack[t].Version {
+			out[t] = c.ackedSet[t] // refused: the client keeps what it has until the input changes
 		}
-		out[t] = set
-	}
-	if n.proxy.Proxyless {
-		n.warmUp(&out, now, stageTimeout)
-	}
-	inUse := sync.OnceValue(func() map[string]bool { return routeClusters(out[rds], n.ackedSet[rds]) })
-	out[cds] = retain(out[cds], n.published[cds], inUse)
-	out[eds] = retain(out[eds], n.published[eds], inUse)
-	if !n.proxy.Proxyless {
-		n.holdListeners(&out, now, stageTimeout)
 	}
 	return out
 }
@@ -129,19 +56,19 @@ func (n *nodeState) next(now time.Time, stageTimeout time.Duration) [numTypes]ty
 // holdListeners keeps an Envoy's LDS and RDS back until it has asked for, and accepted, the
 // endpoints of every EDS cluster: Envoy asks for the endpoints of the clusters it learns of, and
 // routes to a cluster without them fail.
-func (n *nodeState) holdListeners(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
-	complete := containsAll(out[eds].names, n.desired[eds].names)
-	acked := n.acked[eds].Version == out[eds].version
+func (c *conn) holdListeners(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
+	complete := containsAll(out[eds].names, c.desired[eds].names)
+	acked := c.acked[eds].Version == out[eds].version
 	switch {
-	case len(n.desired[eds].names) == 0 || complete && acked:
-		n.staged = false
-	case n.staged && now.Sub(n.stagedAt) > stageTimeout:
-		n.staged = false // the node will not ask for some endpoints; do not hold everything else for it
-	case !n.staged:
-		n.staged, n.stagedAt = true, now
+	case len(c.desired[eds].names) == 0 || complete && acked:
+		c.staged = false
+	case c.staged && now.Sub(c.stagedAt) > stageTimeout:
+		c.staged = false // the client will not ask for some endpoints; do not hold everything else for it
+	case !c.staged:
+		c.staged, c.stagedAt = true, now
 	}
-	if n.staged {
-		out[lds], out[rds] = n.published[lds], n.published[rds]
+	if c.staged {
+		out[lds], out[rds] = c.published[lds], c.published[rds]
 	}
 }
 
@@ -194,24 +121,24 @@ func containsAll(have, want []string) bool { return len(missing(have, want)) == 
 // warmUp is make-before-break for gRPC clients: while routes would lead to clusters the client has not
 // accepted (with their endpoints) yet, it keeps the routes it has and adds a route that matches nothing
 // but names the new clusters, so that the client prepares them first.
-func (n *nodeState) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
+func (c *conn) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
 	have := map[string]bool{}
-	for _, name := range n.ackedSet[cds].names {
+	for _, name := range c.ackedSet[cds].names {
 		have[name] = true
 	}
 	edsClusters := map[string]bool{}
-	for _, name := range n.desired[eds].names {
+	for _, name := range c.desired[eds].names {
 		edsClusters[name] = true
 	}
 	accepted := map[string]bool{}
-	for _, name := range n.ackedSet[eds].names {
+	for _, name := range c.ackedSet[eds].names {
 		accepted[name] = true
 	}
 	ready := func(cluster string) bool { return have[cluster] && (!edsClusters[cluster] || accepted[cluster]) }
 
 	published := map[string]types.Resource{}
-	for i, name := range n.published[rds].names {
-		published[name] = n.published[rds].items[i]
+	for i, name := range c.published[rds].names {
+		published[name] = c.published[rds].items[i]
 	}
 	var names []string
 	var items []types.Resource
@@ -235,12 +162,12 @@ func (n *nodeState) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout t
 	}
 	switch {
 	case !warming:
-		n.staged = false
-	case n.staged && now.Sub(n.stagedAt) > stageTimeout:
-		n.staged = false // the client will not take the clusters; give it the routes anyway
+		c.staged = false
+	case c.staged && now.Sub(c.stagedAt) > stageTimeout:
+		c.staged = false // the client will not take the clusters; give it the routes anyway
 	default:
-		if !n.staged {
-			n.staged, n.stagedAt = true, now
+		if !c.staged {
+			c.staged, c.stagedAt = true, now
 		}
 		out[rds] = newTypeSet(names, items, out[rds].changedAt)
 	}

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/minipilot/minipilot/model"
+)
+
+// conn is one xDS stream and everything the server knows of it. State is per stream, not per node
+// ID: two streams that claim one ID (two gRPC processes sharing a bootstrap, or a client squatting
+// on another's ID with other metadata) each get their own proxy, versions, ACKs and NACKs, and one
+// can never change what the other is sent.
+type conn struct {
+	id          int64
+	proxy       *model.Proxy // from the stream's first request; never changed after
+	connectedAt time.Time
+	// aggregated is true for ADS; a per-type stream (CDS only, say) cannot be ordered against the
+	// others, so it gets no make-before-break staging.
+	aggregated bool
+
+	// wake is signalled (never blocking, capacity 1) when the conn has something new to send; a conn
+	// already woken is not woken twice, so a slow client coalesces to the latest state.
+	wake chan struct{}
+	// stop closes to end the stream (pilot is draining).
+	stop     chan struct{}
+	stopOnce sync.Once
+
+	mu sync.Mutex
+	// subs is what the stream asked for, by type.
+	subs [numTypes]subscription
+	// generation is the model snapshot desired was translated from; 0 before the first translation.
+	generation uint64
+	desired    [numTypes]typeSet // the full translation, before filtering
+	warnings   []string
+	published  [numTypes]typeSet // what the stream is to be sent; a zero set (version "") is "nothing yet"
+	recent     [numTypes][]typeSet
+
+	sent     [numTypes]exchange // the last response of each type
+	inflight [numTypes]bool     // a response waits for its ACK or NACK: the next one waits for it
+	holds    [numTypes]string   // the version the client runs or is being sent: what a push compares with
+	acked    [numTypes]exchange
+	nack     [numTypes]nackRecord
+	// ackedSet is the last set the client accepted, which stays in force when a newer one is refused.
+	ackedSet [numTypes]typeSet
+	// staged holds back LDS and RDS until the client has the endpoints of newly added clusters.
+	staged   bool
+	stagedAt time.Time
+}
+
+func newConn(id int64, proxy *model.Proxy, aggregated bool, now time.Time) *conn {
+	return &conn{id: id, proxy: proxy, aggregated: aggregated, connectedAt: now,
+		wake: make(chan struct{}, 1), stop: make(chan struct{})}
+}
+
+// notify wakes the stream's loop without ever blocking the caller.
+func (c *conn) notify() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// close ends the stream; safe to call more than once.
+func (c *conn) close() { c.stopOnce.Do(func() { close(c.stop) }) }
+
+// listenerNames are the listeners a proxyless client asked for.
+func (c *conn) listenerNames() []string {
+	names := make([]string, 0, len(c.subs[lds].names))
+	for name := range c.subs[lds].names {
+		names = append(names, name)
+	}
+	return names
+}
+
+// remember keeps a sent set so that its ACK can be matched to it and the config dump can show it.
+func (c *conn) remember(t int, s typeSet) {
+	const keep = 4
+	for _, r := range c.recent[t] {
+		if r.version == s.version {
+			return
+		}
+	}
+	c.recent[t] = append(c.recent[t], s)
+	if len(c.recent[t]) > keep {
+		c.recent[t] = c.recent[t][1:]
+	}
+}
+
+func (c *conn) recentSet(t int, version string) (typeSet, bool) {
+	for _, r := range c.recent[t] {
+		if r.version == version {
+			return r, true
+		}
+	}
+	return typeSet{}, false
+}
+
+// translate computes the stream's desired resources from a snapshot. It reports whether the
+// warnings changed, so that they are logged once rather than on every push.
+func (c *conn) translate(snap *model.Snapshot, cache *translationCache) (newWarnings bool) {
+	var listeners []string
+	if c.proxy.Proxyless {
+		listeners = c.listenerNames()
+	}
+	tr := cache.get(snap, c.proxy, listeners)
+	c.generation = snap.Generation
+	c.desired = tr.sets
+	newWarnings = !slices.Equal(c.warnings, tr.warnings)
+	c.warnings = tr.warnings
+	return newWarnings
+}
+
+// publish decides what the stream is to be sent next (see next) and reports whether that differs
+// from what it runs, so that the stream's loop has something to send.
+func (c *conn) publish(now time.Time, stageTimeout time.Duration) bool {
+	if c.generation == 0 {
+		return false // nothing translated yet: the model has not synced
+	}
+	if c.proxy.Proxyless && !c.subs[lds].requested {
+		// A gRPC client's listeners decide everything else it gets. One that reconnects (to a restarted
+		// pilot, say) may ask for clusters before it names its listeners; answering then would tell it
+		// that every cluster it uses is gone.
+		return false
+	}
+	c.published = c.next(now, stageTimeout)
+	for t := range numTypes {
+		if c.due(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// due says whether a response of type t should go out now: the client asked for the type, the
+// previous response was answered, and there is a decided set it does not run yet. A set not decided
+// yet (version "") is never sent: that would tell the client its resources are gone.
+func (c *conn) due(t int) bool {
+	p := c.published[t]
+	return c.subs[t].requested && !c.inflight[t] && p.version != "" && p.version != c.holds[t]
+}
