@@ -74,7 +74,9 @@ func StartPilot(t testing.TB, args ...string) *Pilot {
 
 func (p *Pilot) start() {
 	p.t.Helper()
-	args := append([]string{"--grpc-addr", p.GRPCAddr, "--http-addr", p.HTTPAddr, "--debounce", "20ms", "--debounce-max", "200ms"}, p.args...)
+	// A short drain keeps restarts quick; a test that looks at the drain gives its own (the last wins).
+	args := append([]string{"--grpc-addr", p.GRPCAddr, "--http-addr", p.HTTPAddr, "--debounce", "20ms", "--debounce-max", "200ms",
+		"--shutdown-grace", "500ms"}, p.args...)
 	p.logs = &syncBuffer{}
 	p.cmd = exec.Command(Binary(p.t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
@@ -100,7 +102,18 @@ func (p *Pilot) Stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.Signal(syscall.SIGTERM)
+	p.Wait()
+}
+
+// Signal sends the process a signal.
+func (p *Pilot) Signal(sig os.Signal) { _ = p.cmd.Process.Signal(sig) }
+
+// Exited closes when the process has exited.
+func (p *Pilot) Exited() <-chan struct{} { return p.exited }
+
+// Wait waits for the process to exit, killing it after 10 seconds.
+func (p *Pilot) Wait() {
 	select {
 	case <-p.exited:
 	case <-time.After(10 * time.Second):

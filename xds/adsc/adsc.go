@@ -92,7 +92,8 @@ func Dial(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Cl
 func (c *Client) Reconnect(ctx context.Context, conn grpc.ClientConnInterface) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.open(ctx, conn); err != nil {
+	// Like Envoy, wait for the connection to come back rather than fail while it is down.
+	if err := c.open(ctx, conn, grpc.WaitForReady(true)); err != nil {
 		return err
 	}
 	c.nonces = map[string]string{}
@@ -108,8 +109,8 @@ func (c *Client) Reconnect(ctx context.Context, conn grpc.ClientConnInterface) e
 	return nil
 }
 
-func (c *Client) open(ctx context.Context, conn grpc.ClientConnInterface) error {
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx)
+func (c *Client) open(ctx context.Context, conn grpc.ClientConnInterface, opts ...grpc.CallOption) error {
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx, opts...)
 	if err != nil {
 		return err
 	}
