@@ -5,10 +5,13 @@ package k8s
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/minipilot/minipilot/model"
 )
@@ -29,34 +32,105 @@ type Options struct {
 	DomainSuffix string
 	// Cluster is recorded on every service and endpoint, for multi-cluster meshes.
 	Cluster string
+	// SourceOf says where an object was read, for the Source of its rejections ("kube/<cluster>",
+	// "file.yaml#2"); nil leaves it empty.
+	SourceOf func(kind, namespace, name string) string
 }
+
+// The kinds of the core objects, as rejections name them.
+const (
+	KindService       model.Kind = "Service"
+	KindEndpointSlice model.Kind = "EndpointSlice"
+	KindEndpoints     model.Kind = "Endpoints"
+	KindPod           model.Kind = "Pod"
+	KindNode          model.Kind = "Node"
+)
 
 // Part converts the objects into the model. A service's endpoints come from its EndpointSlices; a
 // service with none (a service without a selector, with hand-written Endpoints pointing at external
 // addresses) takes them from its v1 Endpoints instead, as the EndpointSlice mirroring controller would.
+//
+// Objects are checked as the API server checks them (see Service, endpointSlice, endpoints). What
+// fails is left out, the whole object or only the bad item in it, and listed in Rejections with the
+// field and the reason. A panic while converting one object (a bug: an input no check foresaw)
+// leaves that object out the same way, rather than taking every service down with it.
 func (o Objects) Part(opts Options) model.Part {
-	var part model.Part
-	pods := indexPods(o.Pods)
-	nodes := indexNodes(o.Nodes)
+	c := &converter{opts: opts}
+	pods := c.indexPods(o.Pods)
+	nodes := c.indexNodes(o.Nodes)
 	hasSlices := map[string]bool{}
 	for _, es := range o.EndpointSlices {
-		if svc := es.Labels[discoveryv1.LabelServiceName]; svc != "" {
-			hasSlices[es.Namespace+"/"+svc] = true
+		if es != nil && es.Labels[discoveryv1.LabelServiceName] != "" {
+			hasSlices[es.Namespace+"/"+es.Labels[discoveryv1.LabelServiceName]] = true
 		}
 	}
 	for _, svc := range o.Services {
-		part.Services = append(part.Services, Service(svc, opts))
+		c.guard(KindService, svc, func() {
+			s, ps := Service(svc, opts)
+			c.report(KindService, svc, ps, s == nil, "")
+			if s != nil {
+				c.part.Services = append(c.part.Services, s)
+			}
+		})
 	}
 	for _, es := range o.EndpointSlices {
-		part.Endpoints = append(part.Endpoints, EndpointSlice(es, pods, nodes, opts)...)
+		c.guard(KindEndpointSlice, es, func() {
+			eps, ps, ok := endpointSlice(es, pods, nodes, opts)
+			c.report(KindEndpointSlice, es, ps, !ok, "")
+			c.part.Endpoints = append(c.part.Endpoints, eps...)
+		})
 	}
 	for _, ep := range o.Endpoints {
-		if !hasSlices[ep.Namespace+"/"+ep.Name] {
-			part.Endpoints = append(part.Endpoints, Endpoints(ep, pods, nodes, opts)...)
+		if ep == nil || hasSlices[ep.Namespace+"/"+ep.Name] {
+			continue
 		}
+		c.guard(KindEndpoints, ep, func() {
+			eps, ps, ok := endpoints(ep, pods, nodes, opts)
+			c.report(KindEndpoints, ep, ps, !ok, "")
+			c.part.Endpoints = append(c.part.Endpoints, eps...)
+		})
 	}
-	slices.SortFunc(part.Services, func(a, b *model.Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
-	return part
+	slices.SortFunc(c.part.Services, func(a, b *model.Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
+	return model.CheckPart(c.part)
+}
+
+// converter collects the part and the rejections of one conversion.
+type converter struct {
+	opts Options
+	part model.Part
+}
+
+// guard runs the conversion of one object, which appends to the part only as its last step, so a
+// panic leaves nothing of the object behind but its rejection.
+func (c *converter) guard(kind model.Kind, obj metav1.Object, convert func()) {
+	if isNil(obj) {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			c.reject(kind, obj, fmt.Sprintf("converting it failed, which is a bug in minipilot (please report it): panic: %v; the %s is left out", r, kind))
+		}
+	}()
+	convert()
+}
+
+// report records an object's problems: whole says the object itself was left out; effect says what
+// that costs beyond it.
+func (c *converter) report(kind model.Kind, obj metav1.Object, ps problems, whole bool, effect string) {
+	switch {
+	case whole:
+		c.reject(kind, obj, fmt.Sprintf("the %s is left out%s: %s", kind, effect, ps.reason()))
+	case len(ps) > 0:
+		c.reject(kind, obj, ps.reason())
+	}
+}
+
+func (c *converter) reject(kind model.Kind, obj metav1.Object, reason string) {
+	meta := model.Meta{Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName()}
+	if c.opts.SourceOf != nil {
+		meta.Source = c.opts.SourceOf(string(kind), meta.Namespace, meta.Name)
+	}
+	c.part.Rejections = append(c.part.Rejections, model.Rejection{Meta: meta, Reason: reason})
 }
 
 // PodLookup finds a Pod by namespace and name; nil when unknown.
@@ -65,18 +139,58 @@ type PodLookup func(namespace, name string) *corev1.Pod
 // NodeLookup finds a Node by name; nil when unknown.
 type NodeLookup func(name string) *corev1.Node
 
-func indexPods(pods []*corev1.Pod) PodLookup {
+// indexPods indexes the Pods whose labels endpoints may take: a Pod the API server would refuse is
+// left out, so the endpoints that refer to it have no labels (and no subset selects them).
+func (c *converter) indexPods(pods []*corev1.Pod) PodLookup {
 	m := make(map[string]*corev1.Pod, len(pods))
 	for _, p := range pods {
-		m[p.Namespace+"/"+p.Name] = p
+		c.guard(KindPod, p, func() {
+			var ps problems
+			ok := ps.objectName(p.Name, p.Namespace, "Pod", validation.IsDNS1123Subdomain)
+			ok = ps.labels("metadata.labels", p.Labels) && ok
+			if p.Status.PodIP != "" {
+				ok = ps.ip("status.podIP", p.Status.PodIP, anyIP, "") && ok
+			}
+			c.report(KindPod, p, ps, !ok, " (the endpoints that refer to it get no labels)")
+			if ok {
+				m[p.Namespace+"/"+p.Name] = p
+			}
+		})
 	}
 	return func(ns, name string) *corev1.Pod { return m[ns+"/"+name] }
 }
 
-func indexNodes(nodes []*corev1.Node) NodeLookup {
+// indexNodes indexes the Nodes endpoints take their locality from; a Node with a bad name or labels
+// is left out, so endpoints on it have no locality from it.
+func (c *converter) indexNodes(nodes []*corev1.Node) NodeLookup {
 	m := make(map[string]*corev1.Node, len(nodes))
 	for _, n := range nodes {
-		m[n.Name] = n
+		c.guard(KindNode, n, func() {
+			var ps problems
+			ok := ps.name("metadata.name", n.Name, "Node name", validation.IsDNS1123Subdomain, "")
+			ok = ps.labels("metadata.labels", n.Labels) && ok
+			c.report(KindNode, n, ps, !ok, " (the endpoints on it get no locality from it)")
+			if ok {
+				m[n.Name] = n
+			}
+		})
 	}
 	return func(name string) *corev1.Node { return m[name] }
+}
+
+// isNil says whether an object is a typed nil pointer (a list may hold one; it names nothing).
+func isNil(obj metav1.Object) bool {
+	switch o := obj.(type) {
+	case *corev1.Service:
+		return o == nil
+	case *discoveryv1.EndpointSlice:
+		return o == nil
+	case *corev1.Endpoints:
+		return o == nil
+	case *corev1.Pod:
+		return o == nil
+	case *corev1.Node:
+		return o == nil
+	}
+	return obj == nil
 }

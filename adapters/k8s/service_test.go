@@ -34,12 +34,16 @@ func TestServicePortProtocol(t *testing.T) {
 		{"unknown prefix is TCP", corev1.ServicePort{Name: "metrics", Port: 80}, model.ProtocolTCP},
 		{"unknown appProtocol falls back to the name", corev1.ServicePort{Name: "http", AppProtocol: ptr("foo.io/bar"), Port: 80}, model.ProtocolHTTP},
 		{"UDP", corev1.ServicePort{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53}, model.ProtocolUDP},
-		{"case-insensitive", corev1.ServicePort{Name: "HTTP-x", Port: 80}, model.ProtocolHTTP},
+		// Port names are lowercase (DNS labels), but appProtocol may be written in any case.
+		{"case-insensitive", corev1.ServicePort{Name: "x", AppProtocol: ptr("HTTP"), Port: 80}, model.ProtocolHTTP},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			svc := Service(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns"},
+			svc, problems := Service(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns"},
 				Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.1", Ports: []corev1.ServicePort{tc.port}}}, opts)
+			if len(problems) > 0 {
+				t.Fatalf("problems with a valid Service: %v", problems)
+			}
 			if got := svc.Ports[0].Protocol; got != tc.want {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
@@ -62,8 +66,11 @@ func TestServiceKinds(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.spec.Ports = []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromInt32(8080)}}
-			svc := Service(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns",
+			svc, problems := Service(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Namespace: "ns",
 				Annotations: map[string]string{"networking.istio.io/exportTo": "., istio-system"}}, Spec: tc.spec}, opts)
+			if len(problems) > 0 {
+				t.Fatalf("problems with a valid Service: %v", problems)
+			}
 			if svc.Hostname != "s.ns.svc.cluster.local" || svc.Resolution != tc.resolution || svc.Address != tc.address || svc.ExternalName != tc.external {
 				t.Errorf("got %+v", svc)
 			}
@@ -98,6 +105,9 @@ func TestEndpointSources(t *testing.T) {
 
 	part := Objects{EndpointSlices: []*discoveryv1.EndpointSlice{slice}, Endpoints: []*corev1.Endpoints{external, shadowed},
 		Pods: []*corev1.Pod{pod}, Nodes: []*corev1.Node{node}}.Part(opts)
+	if len(part.Rejections) > 0 {
+		t.Errorf("valid objects rejected: %v", part.Rejections)
+	}
 	if len(part.Endpoints) != 3 {
 		t.Fatalf("want 2 endpoints from the slice and 1 from the selector-less Endpoints, got %d: %+v", len(part.Endpoints), part.Endpoints)
 	}

@@ -1,6 +1,7 @@
 package translate
 
 import (
+	"slices"
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -38,10 +39,7 @@ func (b *builder) clusters() []*clusterv3.Cluster {
 			if c := b.serviceCluster(svc, port, dr, nil); c != nil {
 				out = append(out, c)
 			}
-			if dr == nil {
-				continue
-			}
-			for _, subset := range dr.Spec.Subsets {
+			for _, subset := range b.subsets(dr) {
 				if c := b.serviceCluster(svc, port, dr, subset); c != nil {
 					out = append(out, c)
 				}
@@ -64,22 +62,53 @@ func passthroughCluster() *clusterv3.Cluster {
 	}
 }
 
-// serviceCluster builds the cluster of one service port, or of one subset of it.
+// subsets are the subsets of a DestinationRule that make clusters: a subset without a name would
+// make the service's own cluster again, and a name already used another cluster of that name.
+func (b *builder) subsets(dr *model.DestinationRule) []*networking.Subset {
+	if dr == nil {
+		return nil
+	}
+	out := make([]*networking.Subset, 0, len(dr.Spec.Subsets))
+	for i, s := range dr.Spec.Subsets {
+		switch {
+		case s == nil:
+		case s.Name == "":
+			b.warnOnce(dr.Meta, ResourceRef{}, "DestinationRule %s/%s: spec.subsets[%d].name is empty; that subset is left out", dr.Namespace, dr.Name, i)
+		case slices.ContainsFunc(out, func(o *networking.Subset) bool { return o.Name == s.Name }):
+			b.warnOnce(dr.Meta, ResourceRef{}, "DestinationRule %s/%s: spec.subsets[%d].name %q repeats an earlier subset's; the first is used", dr.Namespace, dr.Name, i, s.Name)
+		default:
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// serviceCluster builds the cluster of one service port, or of one subset of it, with the policy
+// of its DestinationRule, and remembers what it was built from.
 func (b *builder) serviceCluster(svc *model.Service, port model.Port, dr *model.DestinationRule, subset *networking.Subset) *clusterv3.Cluster {
+	subsetName := ""
+	if subset != nil {
+		subsetName = subset.Name
+	}
+	b.provenance.cluster(ClusterName(port.Port, subsetName, svc.Hostname), clusterSource{svc: svc, port: port, subset: subset, dr: dr})
+	return b.buildCluster(svc, port, subset, effectivePolicy(dr, port.Port, subset))
+}
+
+// buildCluster builds the cluster of a service port (or subset) with a policy.
+func (b *builder) buildCluster(svc *model.Service, port model.Port, subset *networking.Subset, p policy) *clusterv3.Cluster {
 	subsetName := ""
 	if subset != nil {
 		subsetName = subset.Name
 	}
 	name := ClusterName(port.Port, subsetName, svc.Hostname)
 	c := &clusterv3.Cluster{Name: name, ConnectTimeout: durationpb.New(defaultConnectTimeout)}
-	p := effectivePolicy(dr, port.Port, subset)
 	switch svc.Resolution {
 	case model.ClientSideLB:
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_EDS}
 		c.EdsClusterConfig = &clusterv3.Cluster_EdsClusterConfig{EdsConfig: adsSource(), ServiceName: name}
 	case model.Passthrough:
 		if b.proxy.Proxyless {
-			b.warnf("cluster %s left out: gRPC clients cannot forward to the original destination of a headless service", name)
+			b.warn(serviceObject(svc), clusterRef(name), "cluster %s left out: gRPC clients cannot forward to the original destination of a headless service", name)
 			return nil
 		}
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST}
@@ -92,6 +121,10 @@ func (b *builder) serviceCluster(svc *model.Service, port model.Port, dr *model.
 		c.ClusterDiscoveryType = &clusterv3.Cluster_Type{Type: kind}
 		c.DnsLookupFamily = clusterv3.Cluster_V4_ONLY
 		c.LoadAssignment = b.dnsLoadAssignment(name, svc, port, subset, p)
+		// Leave out what Envoy would refuse first, so that LOGICAL_DNS takes a host it accepts.
+		var dropped Resources
+		pruneEndpoints(&dropped, c.LoadAssignment, false, serviceObject(svc), clusterRef(name))
+		b.warnings = append(b.warnings, dropped.Details...)
 		if kind == clusterv3.Cluster_LOGICAL_DNS && len(c.LoadAssignment.Endpoints) > 0 {
 			// LOGICAL_DNS takes exactly one host.
 			lle := c.LoadAssignment.Endpoints[0]

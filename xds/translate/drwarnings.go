@@ -14,6 +14,6 @@ func (b *builder) destinationRuleWarnings() {
 		if !model.ExportedTo(m.Into.Spec.ExportTo, m.Into.Namespace, b.proxy.Namespace) {
 			continue
 		}
-		b.warnf("%s", strings.Join(m.Notes, "; "))
+		b.warn(m.Into.Meta, ResourceRef{}, "%s", strings.Join(m.Notes, "; "))
 	}
 }

@@ -99,7 +99,7 @@ func (b *builder) gatewayListeners() ([]*listenerv3.Listener, []*routev3.RouteCo
 			routes = append(routes, rcs...)
 		}
 		if len(chains) == 0 {
-			b.warnf("gateway listener %s: no server has anything to route; left out", name)
+			b.warn(servers[0].gw.Meta, listenerRef(name), "gateway listener %s: no server has anything to route; left out", name)
 			continue
 		}
 		listeners = append(listeners, &listenerv3.Listener{
@@ -120,7 +120,7 @@ func (b *builder) compatibleServers(listener string, servers []gatewayServer) []
 	var out []gatewayServer
 	for _, s := range servers {
 		if s.protocol().IsHTTP() != http {
-			b.warnf("Gateway %s: server on port %d (%s) cannot share listener %s with %s server of Gateway %s; left out",
+			b.warn(s.gw.Meta, listenerRef(listener), "Gateway %s: server on port %d (%s) cannot share listener %s with %s server of Gateway %s; left out",
 				s.name(), s.server.Port.Number, s.server.Port.Protocol, listener, servers[0].server.Port.Protocol, servers[0].name())
 			continue
 		}
@@ -167,7 +167,7 @@ func (b *builder) gatewayL4Chains(listener string, servers []gatewayServer) ([]*
 	add := func(s gatewayServer, c *listenerv3.FilterChain) {
 		key := chainMatchKey(c.FilterChainMatch)
 		if owner, dup := owners[key]; dup {
-			b.warnf("Gateway %s: a server on %s matches the same connections as one of Gateway %s%s; left out",
+			b.warn(s.gw.Meta, listenerRef(listener), "Gateway %s: a server on %s matches the same connections as one of Gateway %s%s; left out",
 				s.name(), listener, owner, describeMatch(c.FilterChainMatch))
 			return
 		}
@@ -178,7 +178,7 @@ func (b *builder) gatewayL4Chains(listener string, servers []gatewayServer) ([]*
 		b.gateways = []string{s.name()}
 		port := s.server.Port.Number
 		if p := s.protocol(); (p == model.ProtocolHTTPS || p == model.ProtocolTLS) && s.server.TLS == nil {
-			b.warnf("Gateway %s: the %s server on port %d has no tls settings; left out", s.name(), p, port)
+			b.warn(s.gw.Meta, listenerRef(listener), "Gateway %s: the %s server on port %d has no tls settings; left out", s.name(), p, port)
 			continue
 		}
 		switch {
@@ -193,13 +193,13 @@ func (b *builder) gatewayL4Chains(listener string, servers []gatewayServer) ([]*
 		default: // TCP (and Mongo, Redis, MySQL), or TLS terminated here: tcp routes
 			proxy := b.gatewayTCPProxy(s)
 			if proxy == nil {
-				b.warnf("Gateway %s: no tcp route of a VirtualService bound to it takes port %d; nothing is forwarded", s.name(), port)
+				b.warn(s.gw.Meta, listenerRef(listener), "Gateway %s: no tcp route of a VirtualService bound to it takes port %d; nothing is forwarded", s.name(), port)
 				continue
 			}
 			if s.server.TLS != nil {
 				add(s, b.terminatingChain(s, proxy, false))
 			} else {
-				add(s, &listenerv3.FilterChain{Filters: []*listenerv3.Filter{proxy}})
+				add(s, b.provenance.chain(&listenerv3.FilterChain{Filters: []*listenerv3.Filter{proxy}}, s.gw.Meta))
 			}
 		}
 	}
@@ -219,7 +219,7 @@ func (b *builder) terminatingChain(s gatewayServer, filter *listenerv3.Filter, h
 	if sni := serverSNI(s.server); len(sni) > 0 {
 		chain.FilterChainMatch = &listenerv3.FilterChainMatch{ServerNames: sni}
 	}
-	return chain
+	return b.provenance.chain(chain, s.gw.Meta)
 }
 
 // serverHosts are a server's hosts without their namespace part ("ns/host" → "host").

@@ -34,6 +34,7 @@ func (b *builder) gatewayRouteConfig(name string, port uint32, servers []gateway
 				vh := byHost[h]
 				if vh == nil {
 					vh = &routev3.VirtualHost{Name: fmt.Sprintf("%s:%d", h, port), Domains: gatewayDomains(h)}
+					b.provenance.vhost(vh, bv.vs.Meta)
 					byHost[h] = vh
 					rc.VirtualHosts = append(rc.VirtualHosts, vh)
 				}
@@ -44,13 +45,15 @@ func (b *builder) gatewayRouteConfig(name string, port uint32, servers []gateway
 					continue
 				}
 				if n := len(vh.Routes); n > 0 && catchesAll(vh.Routes[n-1]) {
-					b.warnf("VirtualService %s/%s: its routes for %s on gateway %s can never match: VirtualService %s/%s takes every request first",
+					b.warn(bv.vs.Meta, routeRef(name), "VirtualService %s/%s: its routes for %s on gateway %s can never match: VirtualService %s/%s takes every request first",
 						bv.vs.Namespace, bv.vs.Name, h, s.name(), from[h][len(from[h])-1].Namespace, from[h][len(from[h])-1].Name)
 					continue
 				}
 				from[h] = append(from[h], bv.vs)
 				for _, r := range routes {
-					vh.Routes = append(vh.Routes, cloneRoute(r))
+					c := cloneRoute(r)
+					b.provenance.route(c, b.provenance.routes[r])
+					vh.Routes = append(vh.Routes, c)
 				}
 			}
 		}
@@ -114,12 +117,12 @@ func (b *builder) passthroughChains(s gatewayServer) []*listenerv3.FilterChain {
 				}
 				handled[key] = true
 				chain.Filters = []*listenerv3.Filter{proxy}
-				out = append(out, chain)
+				out = append(out, b.provenance.chain(chain, bv.vs.Meta))
 			}
 		}
 	}
 	if len(out) == 0 {
-		b.warnf("Gateway %s: no tls route of a VirtualService bound to it matches the SNI hosts of its PASSTHROUGH server on port %d", s.name(), port)
+		b.warn(s.gw.Meta, ResourceRef{}, "Gateway %s: no tls route of a VirtualService bound to it matches the SNI hosts of its PASSTHROUGH server on port %d", s.name(), port)
 	}
 	return out
 }

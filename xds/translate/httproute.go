@@ -1,7 +1,6 @@
 package translate
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -62,6 +61,7 @@ func (b *builder) httpRoute(rule httpRule, port uint32) []*routev3.Route {
 		if m != nil {
 			r.StatPrefix = m.StatPrefix
 		}
+		b.provenance.route(r, rule.vs.Meta)
 		out = append(out, r)
 	}
 	return out
@@ -77,7 +77,7 @@ func (b *builder) routeActionFor(r *routev3.Route, rule httpRule, hr *networking
 	case hr.Redirect != nil:
 		action, ok := redirectAction(hr.Redirect, port)
 		if !ok {
-			b.warnOncef("%s: redirect code %d is not supported; route left out", rule.where, hr.Redirect.RedirectCode)
+			b.warnOnce(rule.vs.Meta, ResourceRef{}, "%s: redirect code %d is not supported; route left out", rule.where, hr.Redirect.RedirectCode)
 			return false
 		}
 		r.Action = action
@@ -202,7 +202,7 @@ func (b *builder) routeAction(r *routev3.Route, rule httpRule, hr *networking.HT
 		}
 	}
 	if len(dests) == 0 {
-		b.warnOncef("%s: no destination has a weight above 0; route left out", rule.where)
+		b.warnOnce(vs.Meta, ResourceRef{}, "%s: no destination has a weight above 0; route left out", rule.where)
 		return false
 	}
 	action := &routev3.RouteAction{}
@@ -280,12 +280,12 @@ func (b *builder) destinationCluster(vs *model.VirtualService, d *networking.Des
 	svc, p, subset, ok := b.resolveDestination(vs, d, port)
 	if !ok {
 		host := b.snap.ResolveHost(d.Host, vs.Namespace)
-		b.warnOncef("VirtualService %s/%s: destination %s is not a known service (or has no port %d); its requests will fail",
+		b.warnOnce(vs.Meta, ResourceRef{}, "VirtualService %s/%s: destination %s is not a known service (or has no port %d); its requests will fail",
 			vs.Namespace, vs.Name, host, port)
 		return ClusterName(port, d.Subset, host)
 	}
 	if subset != "" && !b.subsetDefined(svc, subset) {
-		b.warnOncef("VirtualService %s/%s: subset %q of %s is defined by no DestinationRule; its requests will fail",
+		b.warnOnce(vs.Meta, ResourceRef{}, "VirtualService %s/%s: subset %q of %s is defined by no DestinationRule; its requests will fail",
 			vs.Namespace, vs.Name, subset, svc.Hostname)
 	}
 	return ClusterName(p, subset, svc.Hostname)
@@ -293,7 +293,7 @@ func (b *builder) destinationCluster(vs *model.VirtualService, d *networking.Des
 
 func (b *builder) resolveDestination(vs *model.VirtualService, d *networking.Destination, port uint32) (*model.Service, uint32, string, bool) {
 	host := b.snap.ResolveHost(d.Host, vs.Namespace)
-	svc := b.snap.Service(host)
+	svc := b.service(host)
 	if svc == nil || !svc.VisibleTo(b.proxy.Namespace) {
 		return nil, 0, "", false
 	}
@@ -319,20 +319,11 @@ func subsetNamed(dr *model.DestinationRule, name string) *networking.Subset {
 		return nil
 	}
 	for _, s := range dr.Spec.Subsets {
-		if s.Name == name {
+		if s != nil && s.Name == name {
 			return s
 		}
 	}
 	return nil
-}
-
-// warnOncef records a warning unless the same one was recorded already: a rule is translated once
-// per port and per listener, and one mistake deserves one line.
-func (b *builder) warnOncef(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
-	if !slices.Contains(b.warnings, msg) {
-		b.warnings = append(b.warnings, msg)
-	}
 }
 
 func cloneRoute(r *routev3.Route) *routev3.Route { return proto.Clone(r).(*routev3.Route) }

@@ -27,12 +27,12 @@ func (b *builder) httpRules(vs *model.VirtualService) []httpRule {
 		for j, child := range d.Spec.HTTP {
 			childWhere := fmt.Sprintf("%s (delegated to %s/%s http[%d])", where, d.Namespace, d.Name, j)
 			if child.Delegate != nil {
-				b.warnOncef("%s: a delegate cannot delegate again (Istio supports one level); route left out", childWhere)
+				b.warnOnce(d.Meta, ResourceRef{}, "%s: a delegate cannot delegate again (Istio supports one level); route left out", childWhere)
 				continue
 			}
 			merged, ok := mergeDelegated(hr, child)
 			if !ok {
-				b.warnOncef("%s: its match conditions conflict with the delegating route's (each must narrow one of them); route left out", childWhere)
+				b.warnOnce(d.Meta, ResourceRef{}, "%s: its match conditions conflict with the delegating route's (each must narrow one of them); route left out", childWhere)
 				continue
 			}
 			out = append(out, httpRule{vs: d, route: merged, name: fmt.Sprintf("%s.%s.%d.%d", vs.Name, vs.Namespace, i, j), where: childWhere})
@@ -52,11 +52,11 @@ func (b *builder) delegateOf(vs *model.VirtualService, ref *networking.Delegate,
 	d := b.snap.VirtualService(ns, ref.Name)
 	switch {
 	case d == nil:
-		b.warnOncef("%s: delegate VirtualService %s/%s does not exist; route left out", where, ns, ref.Name)
+		b.warnOnce(vs.Meta, ResourceRef{}, "%s: delegate VirtualService %s/%s does not exist; route left out", where, ns, ref.Name)
 	case len(d.Spec.Hosts) > 0:
-		b.warnOncef("%s: VirtualService %s/%s has hosts, so it is not a delegate (a delegate has none); route left out", where, ns, ref.Name)
+		b.warnOnce(vs.Meta, ResourceRef{}, "%s: VirtualService %s/%s has hosts, so it is not a delegate (a delegate has none); route left out", where, ns, ref.Name)
 	case !model.ExportedTo(d.Spec.ExportTo, d.Namespace, vs.Namespace):
-		b.warnOncef("%s: delegate VirtualService %s/%s is not exported to namespace %s; route left out", where, ns, ref.Name, vs.Namespace)
+		b.warnOnce(vs.Meta, ResourceRef{}, "%s: delegate VirtualService %s/%s is not exported to namespace %s; route left out", where, ns, ref.Name, vs.Namespace)
 	default:
 		return d
 	}

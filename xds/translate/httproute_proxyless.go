@@ -17,7 +17,9 @@ var grpcRetryOn = []string{"cancelled", "deadline-exceeded", "internal", "resour
 // will ignore or treat differently, is a warning naming the VirtualService and the field.
 func (b *builder) forGRPC(rule httpRule) *networking.HTTPRoute {
 	hr := *rule.route // shallow: only top-level fields are replaced
-	warn := func(field, what string) { b.warnOncef("%s.%s: %s", rule.where, field, what) }
+	warn := func(field, what string) {
+		b.warnOnce(rule.vs.Meta, ResourceRef{}, "%s.%s: %s", rule.where, field, what)
+	}
 	if hr.CorsPolicy != nil {
 		warn("corsPolicy", "gRPC has no CORS; left out")
 		hr.CorsPolicy = nil
@@ -61,7 +63,9 @@ func (b *builder) forGRPC(rule httpRule) *networking.HTTPRoute {
 }
 
 func (b *builder) grpcRetryWarnings(rule httpRule, r *networking.HTTPRetry) {
-	warn := func(field, what string) { b.warnOncef("%s.retries.%s: %s", rule.where, field, what) }
+	warn := func(field, what string) {
+		b.warnOnce(rule.vs.Meta, ResourceRef{}, "%s.retries.%s: %s", rule.where, field, what)
+	}
 	if r.PerTryTimeout != nil {
 		warn("perTryTimeout", "grpc-go has no per-try timeout; only the route timeout bounds an RPC")
 	}

@@ -24,7 +24,7 @@ func (b *builder) virtualServiceRoutes(svc *model.Service, port model.Port) []*r
 		for _, other := range candidates[i+1:] {
 			// A wildcard VirtualService giving way to one for the host itself is the point of wildcards.
 			if len(other.Spec.HTTP) > 0 && b.namesHost(other, svc) {
-				b.warnOncef("VirtualService %s/%s: its http routes for %s are ignored: VirtualService %s/%s routes that host first "+
+				b.warnOnce(other.Meta, ResourceRef{}, "VirtualService %s/%s: its http routes for %s are ignored: VirtualService %s/%s routes that host first "+
 					"(as in Istio, sidecars do not merge VirtualServices; put the routes in one)",
 					other.Namespace, other.Name, svc.Hostname, vs.Namespace, vs.Name)
 			}

@@ -54,6 +54,7 @@ func (b *builder) servesInbound() bool {
 func (b *builder) inboundPorts() []inboundPort {
 	byTarget := map[uint32]inboundPort{}
 	for _, svc := range b.snap.Services {
+		svc = b.served(svc)
 		for _, port := range svc.Ports {
 			if port.Protocol == model.ProtocolUDP {
 				continue
@@ -64,7 +65,7 @@ func (b *builder) inboundPorts() []inboundPort {
 				}
 				if have, ok := byTarget[ep.Port]; ok {
 					if have.port.Protocol.IsHTTP() != port.Protocol.IsHTTP() {
-						b.warnOncef("inbound port %d: %s says %s but %s says %s; proxied as %s", ep.Port,
+						b.warnOnce(serviceObject(svc), listenerRef(VirtualInboundListener), "inbound port %d: %s says %s but %s says %s; proxied as %s", ep.Port,
 							have.svc.Hostname, have.port.Protocol, svc.Hostname, port.Protocol, have.port.Protocol)
 					}
 					continue
@@ -138,7 +139,7 @@ func (b *builder) virtualInboundListener() *listenerv3.Listener {
 		} else {
 			chain.Filters = []*listenerv3.Filter{b.tcpProxy(toCluster(cluster), nil, in.port.Port, "")}
 		}
-		chains = append(chains, chain)
+		chains = append(chains, b.provenance.chain(chain, serviceObject(in.svc)))
 	}
 	chains = append(chains, &listenerv3.FilterChain{
 		Name:             "virtualInbound-catchall",

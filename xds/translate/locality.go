@@ -57,7 +57,7 @@ func (b *builder) applyLocalityConfig(c *clusterv3.Cluster, p policy) {
 			LocalityWeightedLbConfig: &clusterv3.Cluster_CommonLbConfig_LocalityWeightedLbConfig{}}
 	}
 	if (len(s.Failover) > 0 || len(s.FailoverPriority) > 0) && p.outlier == nil {
-		b.warnf("cluster %s: localityLbSetting failover needs outlierDetection (without it no host is ever seen to fail); failover is off", c.Name)
+		b.warnCluster(c.Name, "cluster %s: localityLbSetting failover needs outlierDetection (without it no host is ever seen to fail); failover is off", c.Name)
 	}
 }
 

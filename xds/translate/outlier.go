@@ -112,14 +112,14 @@ func (b *builder) applyProxylessOutlierDetection(c *clusterv3.Cluster, od *netwo
 		out.FailurePercentageThreshold = wrapperspb.UInt32(proxylessFailureThreshold)
 		out.FailurePercentageRequestVolume = wrapperspb.UInt32(n)
 		out.FailurePercentageMinimumHosts = wrapperspb.UInt32(proxylessMinimumHosts)
-		b.warnf("cluster %s: gRPC clients eject by failure percentage (gRFC A50), not by consecutive errors: "+
+		b.warnCluster(c.Name, "cluster %s: gRPC clients eject by failure percentage (gRFC A50), not by consecutive errors: "+
 			"a host with at least %d RPCs of which %d%% or more failed (any non-OK status) within one interval (%s) is ejected",
 			c.Name, n, proxylessFailureThreshold, interval)
 	} else {
-		b.warnf("cluster %s: outlierDetection disables every consecutive-error ejection; gRPC clients eject no host", c.Name)
+		b.warnCluster(c.Name, "cluster %s: outlierDetection disables every consecutive-error ejection; gRPC clients eject no host", c.Name)
 	}
 	if od.MinHealthPercent > 0 {
-		b.warnf("cluster %s: gRPC clients have no panic mode; minHealthPercent %d has no effect on them", c.Name, od.MinHealthPercent)
+		b.warnCluster(c.Name, "cluster %s: gRPC clients have no panic mode; minHealthPercent %d has no effect on them", c.Name, od.MinHealthPercent)
 	}
 	c.OutlierDetection = out
 }

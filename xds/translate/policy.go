@@ -168,7 +168,7 @@ func (b *builder) applyConsistentHash(c *clusterv3.Cluster, ch *networking.Consi
 			MinimumRingSize: wrapperspb.UInt64(size)}}
 	}
 	if !port.Protocol.IsHTTP() && !ch.UseSourceIP {
-		b.warnf("cluster %s: consistentHash on %s hashes HTTP requests, but port %d is %s: connections are spread at random over the ring (use useSourceIp)",
+		b.warnCluster(c.Name, "cluster %s: consistentHash on %s hashes HTTP requests, but port %d is %s: connections are spread at random over the ring (use useSourceIp)",
 			c.Name, hashKeyName(ch), port.Port, port.Protocol)
 	}
 }
@@ -192,25 +192,25 @@ func (b *builder) applyProxylessLoadBalancer(c *clusterv3.Cluster, lb *networkin
 		return
 	}
 	if lb.WarmupDurationSecs != nil {
-		b.warnf("cluster %s: gRPC clients have no slow start; warmupDurationSecs has no effect on them", c.Name)
+		b.warnCluster(c.Name, "cluster %s: gRPC clients have no slow start; warmupDurationSecs has no effect on them", c.Name)
 	}
 	switch lb.Simple {
 	case networking.LBLeastConn, networking.LBLeastRequest:
 		c.LbPolicy = clusterv3.Cluster_LEAST_REQUEST
 	case networking.LBRandom:
-		b.warnf("cluster %s: gRPC clients have no RANDOM load balancer; round robin is used", c.Name)
+		b.warnCluster(c.Name, "cluster %s: gRPC clients have no RANDOM load balancer; round robin is used", c.Name)
 	case networking.LBPassthrough:
-		b.warnf("cluster %s: gRPC clients cannot pass through to the original destination; round robin is used", c.Name)
+		b.warnCluster(c.Name, "cluster %s: gRPC clients cannot pass through to the original destination; round robin is used", c.Name)
 	}
 	ch := lb.ConsistentHash
 	if ch == nil {
 		return
 	}
 	if ch.Maglev != nil {
-		b.warnf("cluster %s: gRPC clients have no Maglev load balancer; ring hash is used", c.Name)
+		b.warnCluster(c.Name, "cluster %s: gRPC clients have no Maglev load balancer; ring hash is used", c.Name)
 	}
 	if ch.HTTPHeaderName == "" {
-		b.warnf("cluster %s: gRPC clients hash only on a header (httpHeaderName), not on %s: every RPC gets a random hash", c.Name, hashKeyName(ch))
+		b.warnCluster(c.Name, "cluster %s: gRPC clients hash only on a header (httpHeaderName), not on %s: every RPC gets a random hash", c.Name, hashKeyName(ch))
 	}
 	c.LbPolicy = clusterv3.Cluster_RING_HASH
 	size := ch.MinimumRingSize

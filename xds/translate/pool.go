@@ -181,7 +181,7 @@ func (b *builder) warnProxylessPool(c *clusterv3.Cluster, pool *networking.Conne
 		}
 	}
 	if len(ignored) > 0 {
-		b.warnf("cluster %s: gRPC clients enforce only connectionPool.http.http2MaxRequests; %s have no effect on them",
+		b.warnCluster(c.Name, "cluster %s: gRPC clients enforce only connectionPool.http.http2MaxRequests; %s have no effect on them",
 			c.Name, strings.Join(ignored, ", "))
 	}
 }

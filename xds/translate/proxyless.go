@@ -24,7 +24,7 @@ func (b *builder) proxyless(listenerNames []string) Resources {
 	for _, name := range slices.Compact(names) {
 		svc, port, ok := b.resolveListenerName(name)
 		if !ok {
-			b.warnf("listener %q: no service with that name and port is visible from namespace %s", name, b.proxy.Namespace)
+			b.warn(model.Meta{}, listenerRef(name), "listener %q: no service with that name and port is visible from namespace %s", name, b.proxy.Namespace)
 			continue
 		}
 		hcm := grpcConnectionManager(name, name)
@@ -65,7 +65,7 @@ func (b *builder) resolveListenerName(name string) (*model.Service, model.Port, 
 		candidates = append(candidates, host+"."+b.snap.DomainSuffix)
 	}
 	for _, h := range candidates {
-		svc := b.snap.Service(h)
+		svc := b.service(h)
 		if svc == nil || !svc.VisibleTo(b.proxy.Namespace) {
 			continue
 		}
@@ -111,7 +111,7 @@ func (b *builder) clusterByName(name string) *clusterv3.Cluster {
 	if len(parts) != 4 || parts[0] != "outbound" {
 		return nil
 	}
-	svc := b.snap.Service(parts[3])
+	svc := b.service(parts[3])
 	n, err := strconv.ParseUint(parts[1], 10, 32)
 	if svc == nil || err != nil {
 		return nil

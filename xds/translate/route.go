@@ -39,6 +39,7 @@ func (b *builder) virtualHost(svc *model.Service, port model.Port, extraDomains 
 		Domains: b.domains(svc, port.Port, extraDomains),
 	}
 	vh.Routes = b.serviceRoutes(svc, port)
+	b.provenance.vhost(vh, serviceObject(svc))
 	return vh
 }
 
@@ -88,11 +89,13 @@ func (b *builder) defaultRoute(svc *model.Service, port model.Port) *routev3.Rou
 	if hp := b.hashPolicy(svc, port.Port, ""); hp != nil {
 		action.HashPolicy = hp
 	}
-	return &routev3.Route{
+	r := &routev3.Route{
 		Name:   "default",
 		Match:  &routev3.RouteMatch{PathSpecifier: &routev3.RouteMatch_Prefix{Prefix: "/"}},
 		Action: &routev3.Route_Route{Route: action},
 	}
+	b.provenance.route(r, serviceObject(svc))
+	return r
 }
 
 // catchesAll says whether a route matches every request, so nothing after it is reachable.

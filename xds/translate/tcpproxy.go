@@ -26,7 +26,7 @@ func (b *builder) routeTCPProxy(vs *model.VirtualService, where string, dests []
 		}
 	}
 	if len(kept) == 0 {
-		b.warnf("VirtualService %s/%s: %s has no destination with a weight above 0; left out", vs.Namespace, vs.Name, where)
+		b.warn(vs.Meta, ResourceRef{}, "VirtualService %s/%s: %s has no destination with a weight above 0; left out", vs.Namespace, vs.Name, where)
 		return nil
 	}
 	if len(kept) == 1 {

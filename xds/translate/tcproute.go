@@ -53,8 +53,14 @@ func (b *builder) tcpListeners(taken map[string]string, bind bool) []*listenerv3
 			}
 			for _, target := range listenTargets(svc, bind) {
 				name := fmt.Sprintf("%s_%d", target.address, port.Port)
+				if _, err := netip.ParseAddr(target.address); err != nil {
+					// Envoy resolves no names for listeners: it would refuse the whole response.
+					b.warnOnce(serviceObject(svc), listenerRef(name), "service %s port %d: address %q is not an IP address; no TCP listener on it",
+						svc.Hostname, port.Port, target.address)
+					continue
+				}
 				if owner, ok := taken[name]; ok {
-					b.warnf("service %s port %d: listener %s is already taken by %s; no TCP listener", svc.Hostname, port.Port, name, owner)
+					b.warn(serviceObject(svc), listenerRef(name), "service %s port %d: listener %s is already taken by %s; no TCP listener", svc.Hostname, port.Port, name, owner)
 					continue
 				}
 				l := byName[name]
@@ -67,7 +73,7 @@ func (b *builder) tcpListeners(taken map[string]string, bind bool) []*listenerv3
 				for _, chain := range b.outboundL4Chains(svc, port, target.cidr, wildcard) {
 					key := chainMatchKey(chain.FilterChainMatch)
 					if owner, dup := l.owners[key]; dup {
-						b.warnf("service %s port %d: listener %s already sends these connections to %s%s; left out",
+						b.warn(b.provenance.chains[chain], listenerRef(name), "service %s port %d: listener %s already sends these connections to %s%s; left out",
 							svc.Hostname, port.Port, name, owner, describeMatch(chain.FilterChainMatch))
 						continue
 					}
@@ -177,7 +183,7 @@ func (b *builder) tlsRouteChains(vss []*model.VirtualService, port uint32, base 
 					continue
 				}
 				handled[key] = true
-				out = append(out, l4Chain(sniHosts(m.SniHosts), cidrs, proxy))
+				out = append(out, b.provenance.chain(l4Chain(sniHosts(m.SniHosts), cidrs, proxy), vs.Meta))
 			}
 		}
 	}
@@ -194,7 +200,7 @@ func (b *builder) tcpRouteChains(vss []*model.VirtualService, port uint32, base 
 			where := fmt.Sprintf("tcp[%d]", i)
 			if len(route.Match) == 0 {
 				if proxy := b.routeTCPProxy(vs, where, route.Route, port); proxy != nil {
-					return append(out, l4Chain(nil, base, proxy)), true
+					return append(out, b.provenance.chain(l4Chain(nil, base, proxy), vs.Meta)), true
 				}
 				continue
 			}
@@ -205,7 +211,7 @@ func (b *builder) tcpRouteChains(vss []*model.VirtualService, port uint32, base 
 				}
 				if len(m.DestinationSubnets) == 0 {
 					if proxy := b.routeTCPProxy(vs, where, route.Route, port); proxy != nil {
-						return append(out, l4Chain(nil, base, proxy)), true
+						return append(out, b.provenance.chain(l4Chain(nil, base, proxy), vs.Meta)), true
 					}
 					break
 				}
@@ -215,7 +221,7 @@ func (b *builder) tcpRouteChains(vss []*model.VirtualService, port uint32, base 
 				continue
 			}
 			if proxy := b.routeTCPProxy(vs, where, route.Route, port); proxy != nil {
-				out = append(out, l4Chain(nil, subnets, proxy))
+				out = append(out, b.provenance.chain(l4Chain(nil, subnets, proxy), vs.Meta))
 				if slices.Equal(sortedCopy(subnets), sortedCopy(base)) {
 					return out, true // the same match as the default chain: that one could never be reached
 				}
@@ -243,7 +249,7 @@ func (b *builder) warnUnusedRoutes(vss []*model.VirtualService, svc *model.Servi
 			n = len(vs.Spec.TLS)
 		}
 		if n > 0 {
-			b.warnOncef("VirtualService %s/%s: its %s routes do not apply to %s port %d, which is %s",
+			b.warnOnce(vs.Meta, ResourceRef{}, "VirtualService %s/%s: its %s routes do not apply to %s port %d, which is %s",
 				vs.Namespace, vs.Name, kind, svc.Hostname, port.Port, port.Protocol)
 		}
 	}
@@ -251,7 +257,7 @@ func (b *builder) warnUnusedRoutes(vss []*model.VirtualService, svc *model.Servi
 
 func (b *builder) defaultL4Chain(svc *model.Service, port model.Port, sni, cidrs []string) *listenerv3.FilterChain {
 	cluster := ClusterName(port.Port, "", svc.Hostname)
-	return l4Chain(sni, cidrs, b.tcpProxy(toCluster(cluster), svc, port.Port, ""))
+	return b.provenance.chain(l4Chain(sni, cidrs, b.tcpProxy(toCluster(cluster), svc, port.Port, "")), serviceObject(svc))
 }
 
 func l4Chain(sni, cidrs []string, proxy *listenerv3.Filter) *listenerv3.FilterChain {

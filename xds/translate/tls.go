@@ -24,11 +24,11 @@ func (b *builder) applyTLS(c *clusterv3.Cluster, t *networking.ClientTLSSettings
 		return
 	}
 	if t.Mode != networking.TLSSimple && t.Mode != networking.TLSMutual {
-		b.warnf("cluster %s: TLS mode %s is not supported; sent in plaintext", c.Name, t.Mode)
+		b.warnCluster(c.Name, "cluster %s: TLS mode %s is not supported; sent in plaintext", c.Name, t.Mode)
 		return
 	}
 	if b.proxy.Proxyless {
-		b.warnf("cluster %s: TLS origination for gRPC clients needs certificate providers in their bootstrap; sent in plaintext", c.Name)
+		b.warnCluster(c.Name, "cluster %s: TLS origination for gRPC clients needs certificate providers in their bootstrap; sent in plaintext", c.Name)
 		return
 	}
 	common := &tlsv3.CommonTlsContext{}
@@ -50,7 +50,7 @@ func (b *builder) applyTLS(c *clusterv3.Cluster, t *networking.ClientTLSSettings
 		}
 		common.ValidationContextType = &tlsv3.CommonTlsContext_ValidationContext{ValidationContext: validation}
 	} else if !skipVerify {
-		b.warnf("cluster %s: TLS without caCertificates does not verify the server (Istio would use the system's roots): set caCertificates, or insecureSkipVerify: true to say so", c.Name)
+		b.warnCluster(c.Name, "cluster %s: TLS without caCertificates does not verify the server (Istio would use the system's roots): set caCertificates, or insecureSkipVerify: true to say so", c.Name)
 	}
 	if t.Mode == networking.TLSMutual {
 		common.TlsCertificates = []*tlsv3.TlsCertificate{{

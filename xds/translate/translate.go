@@ -12,7 +12,6 @@ import (
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/minipilot/minipilot/model"
 )
@@ -24,8 +23,11 @@ type Resources struct {
 	Listeners []*listenerv3.Listener
 	Routes    []*routev3.RouteConfiguration
 	// Warnings say what was left out or is probably wrong (an unknown destination, a resource that
-	// failed validation), for logs and the debug endpoints.
+	// failed validation), for logs and the debug endpoints: one line each, Details[i].String().
 	Warnings []string
+	// Details are the same warnings, in the same order, with the config object each is about and the
+	// resource it concerns, so that they can be reported on the object (log fields, Events).
+	Details []Warning
 }
 
 // builder carries what a translation needs and collects warnings.
@@ -37,12 +39,23 @@ type builder struct {
 	// gateways holds, while a router's Gateway server is built, that gateway's name ("ns/name"), for
 	// VirtualService binding; empty for sidecars and gRPC clients, which are "mesh" (binding.go).
 	gateways []string
-	warnings []string
+	warnings []Warning
+	// fixed holds, by hostname, the services whose ports are not all served, with only those that
+	// are (serviceports.go); nil when every port of every service is.
+	fixed      map[string]*model.Service
+	provenance provenance
 }
 
 func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
 	b := &builder{snap: snap, proxy: proxy}
 	for _, svc := range snap.Services {
+		if served, _ := servedService(svc); served != svc {
+			if b.fixed == nil {
+				b.fixed = map[string]*model.Service{}
+			}
+			b.fixed[svc.Hostname] = served
+			svc = served
+		}
 		if svc.VisibleTo(proxy.Namespace) {
 			b.services = append(b.services, svc)
 		}
@@ -50,8 +63,12 @@ func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
 	return b
 }
 
-func (b *builder) warnf(format string, args ...any) {
-	b.warnings = append(b.warnings, fmt.Sprintf(format, args...))
+// served is svc as the translator serves it (see serviceports.go).
+func (b *builder) served(svc *model.Service) *model.Service {
+	if fixed, ok := b.fixed[svc.Hostname]; ok {
+		return fixed
+	}
+	return svc
 }
 
 // ForProxy translates the snapshot for one proxy: the full config of an Envoy sidecar (outbound, and
@@ -62,8 +79,10 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 	in := Inbound(snap, proxy)
 	out.Clusters = append(out.Clusters, in.Clusters...)
 	out.Listeners = append(out.Listeners, in.Listeners...)
-	out.Warnings = append(out.Warnings, in.Warnings...)
+	out.Details = append(out.Details, in.Details...)
 	out.sort()
+	out.uniqueNames(nil)
+	out.Warnings = messages(out.Details)
 	return out
 }
 
@@ -71,6 +90,7 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 // covers, so proxies of one kind (say, the replicas of a deployment) share one Outbound.
 func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
 	b := newBuilder(snap, proxy)
+	b.warnUnservedPorts()
 	var r Resources
 	switch {
 	case proxy.Proxyless:
@@ -83,9 +103,7 @@ func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 		r.Listeners = b.listeners()
 		r.Routes = b.routeConfigs()
 	}
-	r.Warnings = b.warnings
-	r.validate()
-	r.sort()
+	b.finish(&r)
 	return &r
 }
 
@@ -102,43 +120,33 @@ func Inbound(snap *model.Snapshot, proxy *model.Proxy) *Resources {
 	if l := b.virtualInboundListener(); l != nil {
 		r.Listeners = append(r.Listeners, l)
 	}
-	r.Warnings = b.warnings
-	r.validate()
-	r.sort()
+	b.finish(&r)
 	return &r
 }
 
+// finish makes the resources safe to send, whatever the snapshot held (see unique.go and
+// validate.go), sorts them and sets the warnings.
+func (b *builder) finish(r *Resources) {
+	r.sort()
+	r.Details = b.warnings
+	r.uniqueNames(&b.provenance)
+	b.uniqueWithin(r)
+	b.validate(r)
+	r.Warnings = messages(r.Details)
+}
+
+// warn records a warning found once the resources are built.
+func (r *Resources) warn(obj model.Meta, res ResourceRef, format string, args ...any) {
+	r.Details = append(r.Details, Warning{Object: obj, Resource: res, Message: fmt.Sprintf(format, args...)})
+}
+
+// sort orders each list by name. The sort is stable: resources of one name (which uniqueNames then
+// resolves) stay in the order they were built in, which is the snapshot's, so the first one wins.
 func (r *Resources) sort() {
-	slices.SortFunc(r.Clusters, func(a, b *clusterv3.Cluster) int { return cmp.Compare(a.Name, b.Name) })
-	slices.SortFunc(r.Endpoints, func(a, b *endpointv3.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
-	slices.SortFunc(r.Listeners, func(a, b *listenerv3.Listener) int { return cmp.Compare(a.Name, b.Name) })
-	slices.SortFunc(r.Routes, func(a, b *routev3.RouteConfiguration) int { return cmp.Compare(a.Name, b.Name) })
-}
-
-// validate drops every resource that Envoy would refuse (ValidateAll is the proto's own rules, the
-// ones Envoy checks on receipt), so that one bad resource never costs a proxy its whole update.
-func (r *Resources) validate() {
-	r.Clusters = keepValid(r, "cluster", r.Clusters, (*clusterv3.Cluster).GetName)
-	r.Endpoints = keepValid(r, "endpoints", r.Endpoints, (*endpointv3.ClusterLoadAssignment).GetClusterName)
-	r.Listeners = keepValid(r, "listener", r.Listeners, (*listenerv3.Listener).GetName)
-	r.Routes = keepValid(r, "route", r.Routes, (*routev3.RouteConfiguration).GetName)
-}
-
-type validatable interface {
-	proto.Message
-	ValidateAll() error
-}
-
-func keepValid[T validatable](r *Resources, kind string, in []T, name func(T) string) []T {
-	out := in[:0]
-	for _, res := range in {
-		if err := res.ValidateAll(); err != nil {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s %s left out: it fails validation: %v", kind, name(res), err))
-			continue
-		}
-		out = append(out, res)
-	}
-	return out
+	slices.SortStableFunc(r.Clusters, func(a, b *clusterv3.Cluster) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(r.Endpoints, func(a, b *endpointv3.ClusterLoadAssignment) int { return cmp.Compare(a.ClusterName, b.ClusterName) })
+	slices.SortStableFunc(r.Listeners, func(a, b *listenerv3.Listener) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortStableFunc(r.Routes, func(a, b *routev3.RouteConfiguration) int { return cmp.Compare(a.Name, b.Name) })
 }
 
 // ClusterName is Istio's name for an outbound cluster: "outbound|<port>|<subset>|<host>".
