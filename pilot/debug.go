@@ -103,6 +103,9 @@ func (d *debugHandlers) configz(w http.ResponseWriter, _ *http.Request) {
 		"destinationRules": orEmpty(snap.DestinationRules),
 		"gateways":         orEmpty(snap.Gateways),
 		"rejected":         orEmpty(snap.Rejections),
+		// What translation left out or suspects (a cluster that fails Envoy's validation, a route to
+		// an unknown host), with the rule responsible.
+		"translationWarnings": orEmpty(d.xds.TranslationWarnings()),
 	})
 }
 

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/model/modeltest"
 )
@@ -20,7 +22,7 @@ func BenchmarkSidecarPush(b *testing.B) {
 		for t := range numTypes {
 			c.subs[t] = newSubscription(nil)
 		}
-		c.translate(snap, newTranslationCache(snap.Generation))
+		c.translate(snap, newTranslationCache(snap.Generation, newWarningLog(zap.NewNop(), nil)))
 		_ = c.next(time.Time{}, time.Second)
 	}
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"slices"
 	"sync"
 	"time"
 
@@ -97,19 +96,21 @@ func (c *conn) recentSet(t int, version string) (typeSet, bool) {
 	return typeSet{}, false
 }
 
-// translate computes the stream's desired resources from a snapshot. It reports whether the
-// warnings changed, so that they are logged once rather than on every push.
-func (c *conn) translate(snap *model.Snapshot, cache *translationCache) (newWarnings bool) {
+// translate computes the stream's desired resources from a snapshot. When the translator fails,
+// the stream keeps what it had (and a new stream gets nothing rather than an empty config).
+func (c *conn) translate(snap *model.Snapshot, cache *translationCache) error {
 	var listeners []string
 	if c.proxy.Proxyless {
 		listeners = c.listenerNames()
 	}
-	tr := cache.get(snap, c.proxy, listeners)
+	tr, err := cache.get(snap, c.proxy, listeners)
+	if err != nil {
+		return err
+	}
 	c.generation = snap.Generation
 	c.desired = tr.sets
-	newWarnings = !slices.Equal(c.warnings, tr.warnings)
 	c.warnings = tr.warnings
-	return newWarnings
+	return nil
 }
 
 // publish decides what the stream is to be sent next (see next) and reports whether that differs

@@ -80,7 +80,11 @@ func (s *Server) fetch(t int, req *discoveryv3.DiscoveryRequest) (*discoveryv3.D
 	if proxy.Proxyless {
 		listeners = req.GetResourceNames()
 	}
-	set := s.translationsOf(snap).get(snap, proxy, listeners).sets[t].filter(newSubscription(req.GetResourceNames()))
+	tr, err := s.translationsOf(snap).get(snap, proxy, listeners)
+	if err != nil {
+		return nil, fmt.Errorf("translating for %s failed; see pilot's log", proxy.ID)
+	}
+	set := tr.sets[t].filter(newSubscription(req.GetResourceNames()))
 	if set.version == req.GetVersionInfo() {
 		return nil, nil
 	}

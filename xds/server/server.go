@@ -26,6 +26,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/translate"
 )
 
 // Options configure a Server.
@@ -39,6 +40,9 @@ type Options struct {
 	Clock        clock.WithTicker
 	Log          *zap.Logger
 	Metrics      *Metrics
+	// Report, when set, hears of each new translation warning once (to record a Kubernetes Event on
+	// the rule responsible, say). It must not block.
+	Report func(translate.Warning)
 }
 
 // Server serves xDS from the model in a store.
@@ -52,6 +56,7 @@ type Server struct {
 	snapshot atomic.Pointer[model.Snapshot]
 	// translations of the current snapshot, shared by the push and by proxies connecting after it.
 	translations atomic.Pointer[translationCache]
+	warnings     *warningLog
 
 	mu      sync.Mutex
 	conns   map[int64]*conn
@@ -76,10 +81,12 @@ func New(store *model.Store, opts Options) *Server {
 	if opts.StageTimeout == 0 {
 		opts.StageTimeout = 5 * time.Second
 	}
+	log := opts.Log.With(zap.String("component", "xds"))
 	return &Server{
 		opts:     opts,
 		store:    store,
-		log:      opts.Log.With(zap.String("component", "xds")),
+		log:      log,
+		warnings: newWarningLog(log, opts.Report),
 		conns:    map[int64]*conn{},
 		perNode:  map[string]int{},
 		draining: make(chan struct{}),
@@ -162,7 +169,7 @@ func (s *Server) translationsOf(snap *model.Snapshot) *translationCache {
 		if cur != nil && cur.generation == snap.Generation {
 			return cur
 		}
-		next := newTranslationCache(snap.Generation)
+		next := newTranslationCache(snap.Generation, s.warnings)
 		if s.translations.CompareAndSwap(cur, next) {
 			return next
 		}
@@ -189,20 +196,11 @@ func (s *Server) refresh(c *conn, snap *model.Snapshot, cache *translationCache)
 		c.mu.Unlock()
 		return
 	}
-	s.translateLocked(c, snap, cache)
+	_ = c.translate(snap, cache)
 	due := c.publish(s.opts.Clock.Now(), s.opts.StageTimeout)
 	c.mu.Unlock()
 	if due {
 		c.notify()
-	}
-}
-
-// translateLocked translates for a stream whose lock is held, logging warnings when they change.
-func (s *Server) translateLocked(c *conn, snap *model.Snapshot, cache *translationCache) {
-	if c.translate(snap, cache) {
-		for _, w := range c.warnings {
-			s.log.Warn("translation", zap.String("node", c.proxy.ID), zap.String("warning", w))
-		}
 	}
 }
 

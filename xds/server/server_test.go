@@ -72,7 +72,13 @@ func startWith(t *testing.T, part model.Part, opts server.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close(); cancel(); g.Stop() })
+	t.Cleanup(func() {
+		conn.Close()
+		cancel()
+		g.Stop()
+		// Stop does not wait for the handlers; their last log lines must come before the test ends.
+		waitFor(t, "the streams to close", func() bool { return len(srv.SyncStatus()) == 0 })
+	})
 	f := &fixture{t: t, source: source, srv: srv, conn: conn, addr: lis.Addr().String()}
 	f.fake, _ = opts.Clock.(*clocktesting.FakeClock)
 	waitFor(t, "the server to sync", func() bool { f.tick(); return srv.Ready() })

@@ -177,7 +177,7 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 		return nil // not synced yet: the first push will answer
 	}
 	if c.generation != snap.Generation || (c.proxy.Proxyless && t == lds && resubscribed) {
-		s.translateLocked(c, snap, s.translationsOf(snap))
+		_ = c.translate(snap, s.translationsOf(snap))
 	}
 	c.publish(now, s.opts.StageTimeout)
 	return nil

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+
 	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/model/modeltest"
 	"github.com/minipilot/minipilot/xds/translate"
@@ -14,13 +16,16 @@ import (
 func TestSharedTranslationWithInboundIsComplete(t *testing.T) {
 	part := modeltest.Mesh(20, 2)
 	snap := model.NewSnapshot("cluster.local", 1, time.Time{}, part)
-	cache := newTranslationCache(snap.Generation)
+	cache := newTranslationCache(snap.Generation, newWarningLog(zap.NewNop(), nil))
 	for _, ip := range []string{part.Endpoints[0].Address, "10.200.0.9"} { // one with an inbound side, one without
 		proxy, err := model.ParseNodeID("sidecar~" + ip + "~w.ns-0~ns-0.svc.cluster.local")
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := cache.get(snap, proxy, nil)
+		got, err := cache.get(snap, proxy, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
 		want := desiredSets(translate.ForProxy(snap, proxy, nil), snap.ChangedAt)
 		for typ := range numTypes {
 			if got.sets[typ].version != want[typ].version {
