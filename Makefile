@@ -15,7 +15,7 @@ PKGS      := ./...
 include Makefile.kube
 include Makefile.codegen
 
-.PHONY: all build run test lint fmt vet staticcheck bench load clean
+.PHONY: all build run test lint fmt vet staticcheck fuzz bench load clean
 
 all: build
 
@@ -29,6 +29,18 @@ run: build
 # tests regenerate the manifests with controller-gen to prove they are up to date.
 test: lint kube-bins codegen-bins
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $(PKGS)
+	$(MAKE) --no-print-directory fuzz
+
+# fuzz runs each fuzz target for FUZZTIME (a short run in make test; `make fuzz FUZZTIME=10m` for a
+# long one). Their committed corpora (testdata/fuzz) also run as plain tests in every go test.
+FUZZ_TARGETS := ./adapters/file:FuzzParseFile ./crds/validation:FuzzValidate ./adapters/k8s:FuzzObjectsPart ./xds/translate:FuzzTranslate
+FUZZTIME     ?= 15s
+fuzz:
+	@for target in $(FUZZ_TARGETS); do \
+		pkg=$${target%%:*}; fn=$${target##*:}; \
+		echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
 
 lint: fmt vet staticcheck
 
