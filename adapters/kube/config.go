@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 
 	"github.com/minipilot/minipilot/adapters/k8s"
+	"github.com/minipilot/minipilot/crds/validation"
 	"github.com/minipilot/minipilot/model"
 )
 
@@ -44,6 +46,8 @@ type ConfigController struct {
 	factories []dynamicinformer.DynamicSharedInformerFactory
 	kinds     map[string]*watched
 	status    *StatusWriter // nil: never write status
+	// decodeConfig is k8s.DecodeConfig; tests put a crasher in its place.
+	decodeConfig func(model.Meta, json.RawMessage) (model.Config, []validation.Problem, error)
 
 	mu      sync.Mutex
 	entries map[Key]*configEntry
@@ -69,6 +73,8 @@ func NewConfigController(client dynamic.Interface, status *StatusWriter, opts Op
 		kinds:   map[string]*watched{},
 		status:  status,
 		entries: map[Key]*configEntry{},
+
+		decodeConfig: k8s.DecodeConfig,
 	}
 	for kind := range ConfigResources {
 		c.kinds[string(kind)] = newWatched(string(kind))
@@ -176,7 +182,7 @@ func (c *ConfigController) decode(_ context.Context, key Key) error {
 	if err != nil {
 		return fmt.Errorf("encoding the spec of %s: %w", key, err)
 	}
-	cfg, warnings, err := k8s.DecodeConfig(meta, spec)
+	cfg, warnings, err := c.decodeSafely(meta, spec)
 	e.generation = u.GetGeneration()
 	c.dirty = true
 	for _, w := range warnings {
@@ -191,6 +197,21 @@ func (c *ConfigController) decode(_ context.Context, key Key) error {
 	e.inForce, e.rejection = cfg, nil
 	c.opts.Log.Info("rule accepted", zap.Stringer("key", key), zap.Int64("generation", meta.Generation))
 	return nil
+}
+
+// decodeSafely is DecodeConfig, except that a panic in it (a bug: an input the validator did not
+// foresee) refuses the object like an invalid spec, with the panic as the reason: its last valid
+// version stays in force, and its status and a Warning Event say why.
+func (c *ConfigController) decodeSafely(meta model.Meta, spec json.RawMessage) (cfg model.Config, warnings []validation.Problem, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.opts.Log.Error("validating a rule panicked; it is refused", zap.String("kind", string(meta.Kind)),
+				zap.String("namespace", meta.Namespace), zap.String("name", meta.Name),
+				zap.String("panic", fmt.Sprint(r)), zap.ByteString("stack", debug.Stack()))
+			cfg, warnings, err = nil, nil, fmt.Errorf("validating it failed, which is a bug in minipilot (please report it): panic: %v", r)
+		}
+	}()
+	return c.decodeConfig(meta, spec)
 }
 
 // notify tells the store when decode changed the part.

@@ -2,6 +2,8 @@ package kube
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -131,7 +133,7 @@ func (q *queue) next(ctx context.Context) bool {
 		return true
 	}
 	for _, h := range q.handlers {
-		if err := h(ctx, key); err != nil {
+		if err := q.call(ctx, h, key); err != nil {
 			if ctx.Err() != nil {
 				return true // shutting down: the error is the cancellation
 			}
@@ -143,4 +145,19 @@ func (q *queue) next(ctx context.Context) bool {
 	}
 	q.q.Forget(key)
 	return true
+}
+
+// call runs one handler. A panic in it (a bug: an input nothing foresaw) is logged with the object
+// and the stack and becomes this key's error, retried with backoff like any other, instead of ending
+// the worker and with it the process: one object must not stop every other from being handled.
+func (q *queue) call(ctx context.Context, h Handler, key Key) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			q.log.Error("handler panicked", zap.String("queue", q.name), zap.String("kind", key.Kind),
+				zap.String("namespace", key.Namespace), zap.String("name", key.Name),
+				zap.String("panic", fmt.Sprint(r)), zap.ByteString("stack", debug.Stack()))
+			err = fmt.Errorf("handling %s panicked: %v", key, r)
+		}
+	}()
+	return h(ctx, key)
 }
