@@ -24,8 +24,8 @@ type task struct {
 
 // kubeSources registers the Kubernetes sources with the store, in merge order: the primary cluster's
 // services, its routing rules, then each remote cluster's services. Status writes and Events last as
-// long as ctx.
-func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock.WithTicker, log *zap.Logger) ([]task, []string, error) {
+// long as ctx. The status writer (nil without a primary cluster) also takes translation warnings.
+func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock.WithTicker, log *zap.Logger) ([]task, []string, *kube.StatusWriter, error) {
 	var clusters []kube.Cluster
 	if cfg.Kube() {
 		var primary kube.Cluster
@@ -36,67 +36,68 @@ func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock
 			primary, err = kube.LoadKubeconfig(cfg.Kubeconfig, cfg.ClusterName)
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		clusters = append(clusters, primary)
 	}
 	specs, err := kube.ParseRemoteSpecs(cfg.RemoteKubeconfigs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, s := range specs {
 		c, err := kube.LoadKubeconfig(s.Path, s.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("--remote-kubeconfig: %w", err)
+			return nil, nil, nil, fmt.Errorf("--remote-kubeconfig: %w", err)
 		}
 		clusters = append(clusters, c)
 	}
 	if err := kube.UniqueNames(clusters); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 
 	var tasks []task
 	var names []string
+	var status *kube.StatusWriter
 	for i, c := range clusters {
 		opts := kube.Options{Cluster: c.Name, DomainSuffix: cfg.DomainSuffix, Namespaces: cfg.WatchNamespaces, Log: log, Clock: clk}
 		client, err := kubernetes.NewForConfig(c.Config)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+			return nil, nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		platform, err := kube.NewPlatform(client, opts)
 		if err != nil {
-			return nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+			return nil, nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		reg := store.Register("kube/"+c.Name, platform)
 		tasks = append(tasks, task{"kube/" + c.Name, func(ctx context.Context) error { return platform.Run(ctx, reg) }})
 		names = append(names, c.Name)
 		if i == 0 && cfg.Kube() {
-			t, err := configController(ctx, cfg, c, client, opts, store, log)
+			t, sw, err := configController(ctx, cfg, c, client, opts, store, log)
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, nil, err
 			}
-			tasks = append(tasks, t...)
+			tasks, status = append(tasks, t...), sw
 		}
 	}
-	return tasks, names, nil
+	return tasks, names, status, nil
 }
 
 // configController watches the primary cluster's routing rules; the replica that wins the Lease
 // writes their status.
 func configController(ctx context.Context, cfg *Config, c kube.Cluster, client kubernetes.Interface, opts kube.Options,
-	store *model.Store, log *zap.Logger) ([]task, error) {
+	store *model.Store, log *zap.Logger) ([]task, *kube.StatusWriter, error) {
 	dyn, err := dynamic.NewForConfig(c.Config)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+		return nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	recorder, err := kube.StartEventRecorder(ctx, client)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	status := kube.NewStatusWriter(dyn, recorder, opts.Clock, log)
 	controller, err := kube.NewConfigController(dyn, status, opts)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+		return nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	reg := store.Register("kube-config/"+c.Name, controller)
 
@@ -106,7 +107,7 @@ func configController(ctx context.Context, cfg *Config, c kube.Cluster, client k
 	leCfg.Timeout = 10 * time.Second
 	leClient, err := kubernetes.NewForConfig(leCfg)
 	if err != nil {
-		return nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+		return nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
 	election := kube.LeaderElection{Namespace: cfg.LeaderElectionNamespace, Log: log}
 	return []task{
@@ -115,7 +116,7 @@ func configController(ctx context.Context, cfg *Config, c kube.Cluster, client k
 			return controller.Run(ctx, reg)
 		}},
 		{"leader-election", func(ctx context.Context) error { return election.Run(ctx, leClient, status) }},
-	}, nil
+	}, status, nil
 }
 
 // warnIfCRDsMissing explains why pilot is not getting ready when the routing CRDs are not installed:

@@ -20,6 +20,7 @@ import (
 	"github.com/minipilot/minipilot/adapters/k8s"
 	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/xds/server"
+	"github.com/minipilot/minipilot/xds/translate"
 )
 
 // Run serves until ctx ends, then shuts down gracefully.
@@ -33,7 +34,7 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 
 	store := model.NewStore(cfg.DomainSuffix, clk.Now)
 	// Kubernetes sources first: where a cluster and the files both define a service, the cluster's wins.
-	sources, clusters, err := kubeSources(ctx, cfg, store, clk, log)
+	sources, clusters, status, err := kubeSources(ctx, cfg, store, clk, log)
 	if err != nil {
 		return err
 	}
@@ -45,6 +46,11 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 
 	xds := server.New(store, server.Options{
 		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, Clock: clk, Log: log, Metrics: server.NewMetrics(registry),
+		Report: func(w translate.Warning) {
+			if status != nil {
+				status.TranslationWarning(w.Object, w.Message) // an Event on the rule, when it is in the cluster
+			}
+		},
 	})
 	grpcServer := grpc.NewServer(
 		grpc.MaxConcurrentStreams(100000),
