@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,6 +23,7 @@ import (
 // endpoint that refers to it without reverse indexes.
 type objectIndex struct {
 	opts k8s.Options
+	log  *zap.Logger
 
 	mu        sync.Mutex
 	services  map[string]*corev1.Service
@@ -35,9 +37,10 @@ type objectIndex struct {
 	part      model.Part
 }
 
-func newObjectIndex(opts k8s.Options) *objectIndex {
+func newObjectIndex(opts k8s.Options, log *zap.Logger) *objectIndex {
 	return &objectIndex{
 		opts:      opts,
+		log:       log,
 		services:  map[string]*corev1.Service{},
 		slices:    map[string]*discoveryv1.EndpointSlice{},
 		endpoints: map[string]*corev1.Endpoints{},
@@ -91,9 +94,26 @@ func (x *objectIndex) Part() model.Part {
 		Pods:           sortedValues(x.pods),
 		Nodes:          sortedValues(x.nodes),
 	}
-	x.part = objs.Part(x.opts)
+	part := objs.Part(x.opts)
+	x.logNewRejections(part.Rejections)
+	x.part = part
 	x.built = x.version
 	return x.part
+}
+
+// logNewRejections warns about the objects (or items) conversion refused that it did not refuse the
+// last time: every change converts the whole index again, and a standing refusal is in configz.
+func (x *objectIndex) logNewRejections(rejections []model.Rejection) {
+	before := make(map[model.Rejection]bool, len(x.part.Rejections))
+	for _, r := range x.part.Rejections {
+		before[r] = true
+	}
+	for _, r := range rejections {
+		if !before[r] {
+			x.log.Warn("object refused", zap.String("kind", string(r.Kind)), zap.String("namespace", r.Namespace),
+				zap.String("name", r.Name), zap.String("reason", r.Reason))
+		}
+	}
 }
 
 // counts says how many services and endpoints the part holds, for logs.

@@ -52,7 +52,7 @@ func NewPlatform(client kubernetes.Interface, opts Options) (*Platform, error) {
 		queue: newQueue("kube-"+opts.Cluster, opts.Clock, opts.Log),
 		kinds: map[string]*watched{},
 		index: newObjectIndex(k8s.Options{DomainSuffix: opts.DomainSuffix, Cluster: opts.Cluster,
-			SourceOf: func(string, string, string) string { return "kube/" + opts.Cluster }}),
+			SourceOf: func(string, string, string) string { return "kube/" + opts.Cluster }}, opts.Log),
 	}
 	for _, k := range []string{kindService, kindEndpointSlice, kindEndpoints, kindPod, kindNode} {
 		p.kinds[k] = newWatched(k)
