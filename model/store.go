@@ -126,7 +126,7 @@ func (s *Store) Snapshot() *Snapshot {
 
 	fresh := make(map[*Registration]Part, len(dirty))
 	for _, r := range dirty {
-		fresh[r] = r.source.Part()
+		fresh[r] = CheckPart(r.source.Part()) // whatever the source, nothing a proxy cannot use
 	}
 
 	s.mu.Lock()
