@@ -4,11 +4,9 @@
 package file
 
 import (
-	"cmp"
+	"encoding/json"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -16,63 +14,82 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/minipilot/minipilot/adapters/k8s"
+	"github.com/minipilot/minipilot/crds/validation"
 	"github.com/minipilot/minipilot/model"
 )
 
 // Adapter serves the manifests of one directory (and its subdirectories) as a model source.
 type Adapter struct {
-	dir  string
-	opts k8s.Options
-	log  *zap.Logger
+	dir    string
+	opts   k8s.Options
+	log    *zap.Logger
+	limits limits
+	timing timing
 
-	mu       sync.Mutex
-	lastGood map[string]*object // by key: what is in force, kept through later bad edits
-	part     model.Part
+	// decodeConfig decodes and validates a networking.istio.io spec (k8s.DecodeConfig when nil);
+	// tests make it panic, to show that a panic costs only its document.
+	decodeConfig func(model.Meta, json.RawMessage) (model.Config, []validation.Problem, error)
+	// onStep, when set, is told what the watch loop did, so tests can wait for it.
+	onStep func(step)
+
+	mu         sync.Mutex
+	accepted   dirState           // the files whose content is in force
+	lastGood   map[string]*object // by key: what is in force, kept through later bad edits
+	rejections []model.Rejection  // of the accepted content, as in part
+	part       model.Part         // built from lastGood; its rejections are these plus notes
+	notes      []model.Rejection  // why newer content is not in force yet (held, directory missing)
 }
 
 // New returns an adapter for dir. Nothing is read until Load.
 func New(dir string, opts k8s.Options, log *zap.Logger) *Adapter {
 	return &Adapter{dir: dir, opts: opts, log: log.With(zap.String("adapter", "file"), zap.String("dir", dir)),
-		lastGood: map[string]*object{}}
+		limits: defaultLimits(), timing: defaultTiming(), lastGood: map[string]*object{}}
 }
 
-// Part returns what the directory held at the last Load.
+// Part returns what is in force: the directory as it was last accepted.
 func (a *Adapter) Part() model.Part {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.part
 }
 
-// Load reads the whole directory again. A document that cannot be used is reported (file, document
-// index, object, reason) and skipped; if it names an object that was good before, that last good
-// version stays in force. Only an unreadable directory is an error.
+// Load reads the whole directory again and puts it in force at once. A document that cannot be used
+// is reported (file, document index, object, reason) and skipped; if it names an object that was
+// good before, that last good version stays in force. Only an unreadable directory is an error.
 func (a *Adapter) Load() error {
-	files, err := manifestFiles(a.dir)
+	a.mu.Lock()
+	prev := a.accepted
+	a.mu.Unlock()
+	state, err := a.read(prev)
 	if err != nil {
 		return err
 	}
+	a.accept(state)
+	return nil
+}
+
+// accept puts a read of the directory in force.
+func (a *Adapter) accept(state dirState) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-
 	inForce := map[string]*object{}
 	var rejections []model.Rejection
 	damaged := map[string]bool{} // files with a document that could not even be identified
-	for _, name := range files {
-		data, err := os.ReadFile(filepath.Join(a.dir, name))
-		if err != nil {
-			rejections = append(rejections, model.Rejection{Meta: model.Meta{Source: name}, Reason: err.Error()})
+	for _, name := range slices.Sorted(maps.Keys(state)) {
+		v := state[name]
+		if v.readErr != "" {
+			rejections = append(rejections, model.Rejection{Meta: model.Meta{Source: name}, Reason: v.readErr})
 			damaged[name] = true
 			continue
 		}
-		objs, errs := parseFile(name, data)
-		for _, o := range objs {
+		for _, o := range v.objs {
 			if prev, dup := inForce[o.key]; dup {
 				rejections = append(rejections, model.Rejection{Meta: metaOf(o), Reason: fmt.Sprintf("%s is defined twice; the definition in %s is used", o.key, prev.source)})
 				continue
 			}
 			inForce[o.key] = o
 		}
-		for _, e := range errs {
+		for _, e := range v.errs {
 			rejections = append(rejections, model.Rejection{Meta: e.meta, Reason: e.reason})
 			if e.key == "" {
 				damaged[name] = true
@@ -92,9 +109,29 @@ func (a *Adapter) Load() error {
 	for _, r := range rejections {
 		a.log.Warn("manifest rejected", zap.String("source", r.Source), zap.String("object", objectName(r.Meta)), zap.String("reason", r.Reason))
 	}
+	a.accepted = state
 	a.lastGood = inForce
 	a.part = a.build(inForce, rejections)
-	return nil
+	a.rejections = a.part.Rejections
+	a.notes = nil
+}
+
+func (a *Adapter) acceptedState() dirState {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.accepted
+}
+
+// note replaces the notes on what is not in force yet; it says whether they changed.
+func (a *Adapter) note(notes []model.Rejection) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if slices.Equal(notes, a.notes) {
+		return false
+	}
+	a.notes = notes
+	a.part.Rejections = slices.Concat(a.rejections, notes)
+	return true
 }
 
 func (a *Adapter) build(objs map[string]*object, rejections []model.Rejection) model.Part {
@@ -122,12 +159,41 @@ func (a *Adapter) build(objs map[string]*object, rejections []model.Rejection) m
 			configs = append(configs, o.config)
 		}
 	}
-	part := kube.Part(a.opts)
-	for _, c := range configs {
-		part.Add(c)
+	opts := a.opts
+	opts.SourceOf = func(kind, namespace, name string) string {
+		if namespace == "" {
+			namespace = "default" // a Node's key, as parseDocument made it
+		}
+		if o := objs[kind+"/"+namespace+"/"+name]; o != nil {
+			return o.source
+		}
+		return ""
 	}
-	part.Rejections = rejections
+	part, err := convert(kube, opts)
+	if err != nil {
+		// Part guards the conversion of each object; this is for a bug outside those guards.
+		a.log.Error("converting the directory failed; keeping the previous config", zap.Error(err))
+		part = a.part
+		part.Rejections = nil
+		rejections = append(rejections, model.Rejection{Meta: model.Meta{Source: a.dir},
+			Reason: fmt.Sprintf("%v; the previous config stays in force", err)})
+	} else {
+		for _, c := range configs {
+			part.Add(c)
+		}
+	}
+	part.Rejections = slices.Concat(part.Rejections, rejections)
 	return part
+}
+
+// convert is kube.Part, with a panic turned into an error.
+func convert(kube k8s.Objects, opts k8s.Options) (part model.Part, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error converting the directory: %v", r)
+		}
+	}()
+	return kube.Part(opts), nil
 }
 
 func metaOf(o *object) model.Meta {
@@ -141,34 +207,4 @@ func objectName(m model.Meta) string {
 		return ""
 	}
 	return fmt.Sprintf("%s %s/%s", m.Kind, m.Namespace, m.Name)
-}
-
-// manifestFiles lists the YAML and JSON files below dir, relative to it, sorted. Hidden files and
-// directories (editor swap files, Kubernetes ConfigMap "..data" links) are skipped.
-func manifestFiles(dir string) ([]string, error) {
-	var files []string
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if p != dir && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		switch strings.ToLower(filepath.Ext(p)) {
-		case ".yaml", ".yml", ".json":
-			if !d.IsDir() {
-				rel, _ := filepath.Rel(dir, p)
-				files = append(files, rel)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading config directory %s: %w", dir, err)
-	}
-	slices.SortFunc(files, cmp.Compare)
-	return files, nil
 }

@@ -75,6 +75,7 @@ func TestRejections(t *testing.T) {
 		{"Istio validation", strings.Replace(reviewsVS, "weight: 80", "weight: 70", 1), "bad.yaml#2", "VirtualService/default/reviews", "spec.http[0].route: the weights of the destinations add up to 90, not 100"},
 		{"Istio bad duration", reviewsVS + "    timeout: soon\n", "bad.yaml#2", "VirtualService/default/reviews", `spec.http[0].timeout: "soon" is not a duration`},
 		{"Istio bad regex", "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec: {hosts: [r], http: [{match: [{uri: {regex: '(('}}], route: [{destination: {host: r}}]}]}\n", "bad.yaml#2", "VirtualService/default/r", "spec.http[0].match[0].uri.regex: \"((\" is not a valid RE2 regular expression"},
+		{"Service name not a DNS label (checked converting it)", "apiVersion: v1\nkind: Service\nmetadata: {name: Bad_Name}\nspec: {ports: [{port: 80}]}\n", "bad.yaml#2", "Service/default/Bad_Name", "metadata.name"},
 		{"DestinationRule unknown LB", "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata: {name: d}\nspec: {host: d, trafficPolicy: {loadBalancer: {simple: FASTEST}}}\n", "bad.yaml#2", "DestinationRule/default/d", `spec.trafficPolicy.loadBalancer.simple: "FASTEST" is not a load balancer`},
 	}
 	for _, tc := range cases {
@@ -192,12 +193,14 @@ items:
 	}
 }
 
-// TestWatch: an edit, an added and a removed file reach the model without a restart.
+// TestWatch: an edit, an added and a removed file reach the model without a restart, on the real
+// clock.
 func TestWatch(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "svc.yaml", reviewsService)
 	store := model.NewStore("cluster.local", time.Now)
 	a := newAdapter(t, dir)
+	a.timing.hold = 200 * time.Millisecond // in-place writes and removals are held; the real clock waits
 	reg := store.Register("file", a)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -11,6 +11,7 @@ import (
 	"io"
 	"strings"
 
+	"go.uber.org/zap"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -58,7 +59,10 @@ const supportedKinds = "v1 Service, Endpoints, Pod, Node and List; discovery.k8s
 	"networking.istio.io/{v1,v1beta1,v1alpha3} VirtualService, DestinationRule, ServiceEntry, Gateway"
 
 // parseFile splits a multi-document YAML (or JSON) file and decodes each document.
-func parseFile(name string, data []byte) ([]*object, []docError) {
+func (a *Adapter) parseFile(name string, data []byte) ([]*object, []docError) {
+	if int64(len(data)) > a.limits.fileBytes {
+		return nil, []docError{{meta: model.Meta{Source: name}, reason: a.limits.fileError(int64(len(data)))}}
+	}
 	var objs []*object
 	var errs []docError
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
@@ -76,11 +80,36 @@ func parseFile(name string, data []byte) ([]*object, []docError) {
 			index-- // an empty document ("---" at the top) is not counted, as kubectl does not
 			continue
 		}
-		o, derr := parseDocument(name, source, doc)
+		o, derr := a.parseYAMLDocument(name, source, doc)
 		objs = append(objs, o...)
 		errs = append(errs, derr...)
 	}
 	return objs, errs
+}
+
+// parseYAMLDocument checks one document against the limits, converts it to JSON as Kubernetes does,
+// and decodes it.
+func (a *Adapter) parseYAMLDocument(file, source string, doc []byte) (objs []*object, errs []docError) {
+	refuse := func(reason string, args ...any) ([]*object, []docError) {
+		return nil, []docError{{meta: model.Meta{Source: source}, reason: fmt.Sprintf(reason, args...)}}
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			objs, errs = refuse("internal error: %v", r)
+			a.log.Error("recovered from a panic reading a manifest", zap.String("source", source), zap.Any("panic", r), zap.StackSkip("stack", 1))
+		}
+	}()
+	if err := a.limits.checkDocument(doc); err != nil {
+		return refuse("%v", err)
+	}
+	js, err := yaml.YAMLToJSON(doc)
+	if err != nil {
+		return refuse("invalid YAML: %v", err)
+	}
+	if err := a.limits.checkJSON(len(doc), len(js)); err != nil {
+		return refuse("%v", err)
+	}
+	return a.parseDocument(file, source, js)
 }
 
 func stripComments(doc []byte) []byte {
@@ -94,11 +123,10 @@ func stripComments(doc []byte) []byte {
 	return out.Bytes()
 }
 
-func parseDocument(file, source string, doc []byte) ([]*object, []docError) {
-	js, err := yaml.YAMLToJSON(doc)
-	if err != nil {
-		return nil, []docError{{meta: model.Meta{Source: source}, reason: fmt.Sprintf("invalid YAML: %v", err)}}
-	}
+// parseDocument decodes one document (as JSON). A panic while decoding or validating it refuses
+// that document alone, as an internal error; the rest of the directory is served. (Converting the
+// Kubernetes kinds into the model, later, guards each object the same way: k8s.Objects.Part.)
+func (a *Adapter) parseDocument(file, source string, js []byte) (objs []*object, errs []docError) {
 	var h header
 	if err := json.Unmarshal(js, &h); err != nil {
 		return nil, []docError{{meta: model.Meta{Source: source}, reason: fmt.Sprintf("not a Kubernetes object: %v", err)}}
@@ -114,11 +142,18 @@ func parseDocument(file, source string, doc []byte) ([]*object, []docError) {
 		}
 		return nil, []docError{{key: key, meta: meta, reason: fmt.Sprintf(reason, args...)}}
 	}
+	defer func() {
+		if r := recover(); r != nil {
+			objs, errs = fail("internal error: %v", r)
+			a.log.Error("recovered from a panic handling a manifest", zap.String("source", source),
+				zap.String("object", objectName(meta)), zap.Any("panic", r), zap.StackSkip("stack", 1))
+		}
+	}()
 	if h.Kind == "" || h.APIVersion == "" {
 		return fail("apiVersion and kind are required")
 	}
 	if h.APIVersion == "v1" && h.Kind == "List" {
-		return parseList(file, source, js)
+		return a.parseList(file, source, js)
 	}
 	if h.Metadata.Name == "" {
 		return fail("metadata.name is required")
@@ -146,7 +181,7 @@ func parseDocument(file, source string, doc []byte) ([]*object, []docError) {
 		if !validIstioVersion(h.APIVersion) {
 			return fail("apiVersion %q is not served (want %s/v1, v1beta1 or v1alpha3)", h.APIVersion, k8s.IstioGroup)
 		}
-		cfg, err := decodeIstio(meta, js)
+		cfg, err := a.decodeIstio(meta, js)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -180,7 +215,7 @@ type istioObject struct {
 	Status     json.RawMessage   `json:"status,omitempty"`
 }
 
-func decodeIstio(meta model.Meta, js []byte) (model.Config, error) {
+func (a *Adapter) decodeIstio(meta model.Meta, js []byte) (model.Config, error) {
 	var obj istioObject
 	if err := k8s.DecodeStrict(js, &obj, ""); err != nil {
 		return nil, err
@@ -188,11 +223,15 @@ func decodeIstio(meta model.Meta, js []byte) (model.Config, error) {
 	meta.CreationTimestamp = obj.Metadata.CreationTimestamp.Time
 	meta.Generation = obj.Metadata.Generation
 	meta.ResourceVersion = obj.Metadata.ResourceVersion
-	cfg, _, err := k8s.DecodeConfig(meta, obj.Spec)
+	decode := k8s.DecodeConfig
+	if a.decodeConfig != nil {
+		decode = a.decodeConfig
+	}
+	cfg, _, err := decode(meta, obj.Spec)
 	return cfg, err
 }
 
-func parseList(file, source string, js []byte) ([]*object, []docError) {
+func (a *Adapter) parseList(file, source string, js []byte) ([]*object, []docError) {
 	var list struct {
 		Items []json.RawMessage `json:"items"`
 	}
@@ -202,7 +241,7 @@ func parseList(file, source string, js []byte) ([]*object, []docError) {
 	var objs []*object
 	var errs []docError
 	for i, item := range list.Items {
-		o, e := parseDocument(file, fmt.Sprintf("%s.items[%d]", source, i), item)
+		o, e := a.parseDocument(file, fmt.Sprintf("%s.items[%d]", source, i), item)
 		objs = append(objs, o...)
 		errs = append(errs, e...)
 	}
@@ -221,4 +260,21 @@ func setDefaultNamespace(obj any, ns string) {
 	case *discoveryv1.EndpointSlice:
 		o.Namespace = ns
 	}
+}
+
+// value is the decoded object, whichever kind it is.
+func (o *object) value() any {
+	switch {
+	case o.service != nil:
+		return o.service
+	case o.endpointSlice != nil:
+		return o.endpointSlice
+	case o.endpoints != nil:
+		return o.endpoints
+	case o.pod != nil:
+		return o.pod
+	case o.node != nil:
+		return o.node
+	}
+	return o.config
 }

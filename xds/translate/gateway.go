@@ -92,7 +92,8 @@ func (b *builder) gatewayListeners() ([]*listenerv3.Listener, []*routev3.RouteCo
 		if servers[0].protocol().IsHTTP() {
 			rc := b.gatewayRouteConfig(httpRouteName(first), first.Port.Number, servers)
 			routes = append(routes, rc)
-			chains = append(chains, &listenerv3.FilterChain{Filters: []*listenerv3.Filter{b.gatewayHCM(name, rc.Name)}})
+			chain := &listenerv3.FilterChain{Filters: []*listenerv3.Filter{b.gatewayHCM(name, rc.Name)}}
+			chains = append(chains, b.provenance.chain(chain, servers[0].gw.Meta))
 		} else {
 			var rcs []*routev3.RouteConfiguration
 			chains, rcs = b.gatewayL4Chains(name, servers)

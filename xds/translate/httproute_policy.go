@@ -114,5 +114,12 @@ func (b *builder) hashPolicy(svc *model.Service, port uint32, subset string) []*
 	default:
 		return nil
 	}
+	if err := hp.ValidateAll(); err != nil {
+		// Left out here rather than with the route: the route is the VirtualService's, and only the
+		// stickiness is lost.
+		b.warnOnce(dr.Meta, ResourceRef{}, "DestinationRule %s/%s: the consistentHash key of %s is left out of its routes (requests are spread without it): %v",
+			dr.Namespace, dr.Name, svc.Hostname, err)
+		return nil
+	}
 	return []*routev3.RouteAction_HashPolicy{hp}
 }

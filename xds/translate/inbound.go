@@ -63,6 +63,11 @@ func (b *builder) inboundPorts() []inboundPort {
 				if ep.Address != b.proxy.IPAddress {
 					continue
 				}
+				if ep.Port == 0 || ep.Port > 65535 {
+					b.warnOnce(serviceObject(svc), listenerRef(VirtualInboundListener), "inbound: endpoint %s of %s port %q has port %d, outside 1-65535; not proxied",
+						ep.Address, svc.Hostname, port.Name, ep.Port)
+					continue
+				}
 				if have, ok := byTarget[ep.Port]; ok {
 					if have.port.Protocol.IsHTTP() != port.Protocol.IsHTTP() {
 						b.warnOnce(serviceObject(svc), listenerRef(VirtualInboundListener), "inbound port %d: %s says %s but %s says %s; proxied as %s", ep.Port,
@@ -89,22 +94,9 @@ func (b *builder) inboundClusters() []*clusterv3.Cluster {
 	}
 	var out []*clusterv3.Cluster
 	for _, in := range b.inboundPorts() {
-		name := InboundClusterName(in.target)
-		c := &clusterv3.Cluster{
-			Name:                 name,
-			ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
-			ConnectTimeout:       durationpb.New(defaultConnectTimeout),
-			LoadAssignment:       loadAssignment(name, []*model.Endpoint{{Address: "127.0.0.1", Port: in.target, Ready: true}}),
-		}
-		pool := portPolicy(trafficPolicyOf(b.destinationRule(in.svc)), in.port.Port).pool
-		var http httpOptions
-		if in.port.Protocol.IsHTTP2() {
-			http.change(func(o *httpOptions) { o.http2 = true })
-		}
-		applyCircuitBreakers(c, pool)
-		applyConnectionPool(c, pool, in.port, &http)
-		http.finish(c)
-		out = append(out, c)
+		dr := b.destinationRule(in.svc)
+		b.provenance.cluster(InboundClusterName(in.target), clusterSource{svc: in.svc, port: in.port, dr: dr, inbound: in.target})
+		out = append(out, inboundCluster(in.target, in.port, portPolicy(trafficPolicyOf(dr), in.port.Port).pool))
 	}
 	return append(out, &clusterv3.Cluster{
 		Name:                 InboundPassthroughCluster,
@@ -113,6 +105,25 @@ func (b *builder) inboundClusters() []*clusterv3.Cluster {
 		ConnectTimeout:       durationpb.New(defaultConnectTimeout),
 		UpstreamBindConfig:   &corev3.BindConfig{SourceAddress: socketAddress(inboundPassthroughBindIP, 0).GetSocketAddress()},
 	})
+}
+
+// inboundCluster is the cluster of a port of the workload, with a connection pool.
+func inboundCluster(target uint32, port model.Port, pool *networking.ConnectionPoolSettings) *clusterv3.Cluster {
+	name := InboundClusterName(target)
+	c := &clusterv3.Cluster{
+		Name:                 name,
+		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_STATIC},
+		ConnectTimeout:       durationpb.New(defaultConnectTimeout),
+		LoadAssignment:       loadAssignment(name, []*model.Endpoint{{Address: "127.0.0.1", Port: target, Ready: true}}),
+	}
+	var http httpOptions
+	if port.Protocol.IsHTTP2() {
+		http.change(func(o *httpOptions) { o.http2 = true })
+	}
+	applyCircuitBreakers(c, pool)
+	applyConnectionPool(c, pool, port, &http)
+	http.finish(c)
+	return c
 }
 
 func trafficPolicyOf(dr *model.DestinationRule) *networking.TrafficPolicy {

@@ -12,18 +12,20 @@ import (
 // that has to be left out (a duplicate, or one Envoy would refuse) is reported on the object
 // responsible and costs only what that object configures. It lives as long as one builder.
 type provenance struct {
-	clusters map[string]clusterSource               // outbound cluster name → what it was built from (the first, for a duplicate)
+	clusters map[string]clusterSource               // cluster name → what it was built from (the first, for a duplicate)
 	routes   map[*routev3.Route]model.Meta          // route → the VirtualService it was written in, or the service of a default route
 	vhosts   map[*routev3.VirtualHost]model.Meta    // virtual host → its service, or the Gateway it was built for
 	chains   map[*listenerv3.FilterChain]model.Meta // filter chain → the VirtualService, Gateway or service it was built for
 }
 
-// clusterSource is what an outbound cluster was built from.
+// clusterSource is what a cluster was built from.
 type clusterSource struct {
 	svc    *model.Service
 	port   model.Port
 	subset *networking.Subset
 	dr     *model.DestinationRule
+	// inbound is the workload port of an inbound cluster; 0 for an outbound one.
+	inbound uint32
 }
 
 // object is who answers for a cluster: the DestinationRule whose policy it applies, else its service.

@@ -215,15 +215,15 @@ func robustnessCases() []robustnessCase {
 				return p
 			},
 			check: func(t *testing.T, r *translate.Resources) {
-				var got []string
-				for _, vh := range routeConfig(r, "9080").GetVirtualHosts() {
-					got = append(got, vh.Name)
+				vhs := routeConfig(r, "9080").GetVirtualHosts()
+				if len(vhs) != 3 || !slices.Contains(vhs[1].Domains, ratingsHost) || !slices.Contains(vhs[2].Domains, reviewsHost) {
+					t.Fatalf("route 9080: want the ratings and reviews virtual hosts whole, got %v", vhs)
 				}
-				if !slices.Equal(got, []string{ratingsHost + ":9080", reviewsHost + ":9080"}) {
-					t.Errorf("route 9080: want the ratings and reviews virtual hosts, got %q", got)
+				if want := []string{"bad", "bad:9080", "10.96.0.4", "10.96.0.4:9080"}; !slices.Equal(vhs[0].Domains, want) {
+					t.Errorf("virtual host %q: want only the domains without a newline, %q; got %q", vhs[0].Name, want, vhs[0].Domains)
 				}
 			},
-			warning:  "virtual host bad\nname.default.svc.cluster.local:9080 left out: it fails validation",
+			warning:  "virtual host bad\nname.default.svc.cluster.local:9080: domains \"bad\\nname.default.svc.cluster.local\"",
 			object:   model.Meta{Kind: translate.KindService, Namespace: "default", Name: "bad"},
 			resource: translate.ResourceRef{Type: translate.RouteResource, Name: "9080"},
 		},

@@ -71,6 +71,12 @@ func (b *builder) tcpProxy(proxy *tcpproxyv3.TcpProxy, svc *model.Service, port 
 		if p.lb != nil && p.lb.ConsistentHash != nil && p.lb.ConsistentHash.UseSourceIP {
 			proxy.HashPolicy = []*typev3.HashPolicy{{PolicySpecifier: &typev3.HashPolicy_SourceIp_{SourceIp: &typev3.HashPolicy_SourceIp{}}}}
 		}
+		if err := proxy.ValidateAll(); err != nil && dr != nil {
+			// What the rule sets here is left out rather than the filter chain, which is the service's.
+			proxy.IdleTimeout, proxy.MaxDownstreamConnectionDuration, proxy.HashPolicy = nil, nil, nil
+			b.warnOnce(dr.Meta, ResourceRef{}, "DestinationRule %s/%s: its idleTimeout, maxConnectionDuration and consistentHash are left out of the TCP proxy to %s: %v",
+				dr.Namespace, dr.Name, svc.Hostname, err)
+		}
 	}
 	return &listenerv3.Filter{
 		Name:       "envoy.filters.network.tcp_proxy",

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -112,9 +113,13 @@ func (b *builder) uniqueVirtualHosts(r *Resources, rc *routev3.RouteConfiguratio
 			r.warn(obj, routeRef(rc.Name), "route %s: virtual host %s is built twice; the first is kept, the other left out", rc.Name, vh.Name)
 			continue
 		}
-		var domains, lost []string
+		var domains, lost, refused []string
 		var lostTo string
 		for _, d := range vh.Domains {
+			if strings.ContainsAny(d, "\x00\n\r") {
+				refused = append(refused, strconv.Quote(d))
+				continue
+			}
 			key := domainKey(d)
 			switch have, taken := owner[key]; {
 			case !taken:
@@ -124,6 +129,10 @@ func (b *builder) uniqueVirtualHosts(r *Resources, rc *routev3.RouteConfiguratio
 				lost, lostTo = append(lost, d), have
 			}
 			// A domain repeated within the virtual host is dropped silently: it changes nothing.
+		}
+		if len(refused) > 0 {
+			r.warn(obj, routeRef(rc.Name), "route %s: virtual host %s: domains %s are not valid in a Host header; left out of it",
+				rc.Name, vh.Name, strings.Join(refused, ", "))
 		}
 		if len(lost) > 0 {
 			r.warn(obj, routeRef(rc.Name), "route %s: virtual host %s: domains %s are already those of virtual host %s; left out of it",

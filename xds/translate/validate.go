@@ -165,8 +165,13 @@ func (b *builder) validCluster(r *Resources, c *clusterv3.Cluster) bool {
 // policy, which makes the rule the one to blame. It builds the cluster again on a scratch builder,
 // so that nothing of it reaches this translation.
 func (b *builder) validWithoutPolicy(src clusterSource) bool {
-	scratch := &builder{snap: b.snap, proxy: b.proxy, fixed: b.fixed}
-	c := scratch.buildCluster(src.svc, src.port, src.subset, policy{})
+	var c *clusterv3.Cluster
+	if src.inbound != 0 {
+		c = inboundCluster(src.inbound, src.port, nil)
+	} else {
+		scratch := &builder{snap: b.snap, proxy: b.proxy, fixed: b.fixed}
+		c = scratch.buildCluster(src.svc, src.port, src.subset, policy{})
+	}
 	if c == nil {
 		return false
 	}
@@ -190,7 +195,9 @@ func (b *builder) validListener(r *Resources, l *listenerv3.Listener) bool {
 	if err == nil {
 		return true
 	}
+	var obj model.Meta // who answers for the listener: the first chain's object
 	if len(l.FilterChains) > 0 {
+		obj = b.provenance.chains[l.FilterChains[0]]
 		chains := l.FilterChains[:0]
 		for _, c := range l.FilterChains {
 			if cerr := validateDeep(c); cerr != nil {
@@ -201,18 +208,13 @@ func (b *builder) validListener(r *Resources, l *listenerv3.Listener) bool {
 			chains = append(chains, c)
 		}
 		l.FilterChains = chains
-		if len(chains) > 0 {
-			if err = listenerError(l); err == nil {
-				return true
-			}
+		if len(chains) == 0 {
+			r.warn(obj, listenerRef(l.Name), "listener %s left out: no filter chain of it is left", l.Name)
+			return false
 		}
-	}
-	var obj model.Meta
-	if len(l.FilterChains) > 0 {
-		obj = b.provenance.chains[l.FilterChains[0]]
-	}
-	if err == nil {
-		err = fmt.Errorf("no filter chain is left")
+		if err = listenerError(l); err == nil {
+			return true
+		}
 	}
 	r.warn(obj, listenerRef(l.Name), "listener %s left out: it fails validation: %v", l.Name, err)
 	return false
