@@ -39,7 +39,7 @@ fuzz:
 	@for target in $(FUZZ_TARGETS); do \
 		pkg=$${target%%:*}; fn=$${target##*:}; \
 		echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x $$pkg || exit 1; \
 	done
 
 lint: fmt vet staticcheck
