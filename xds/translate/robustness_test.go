@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ type robustnessCase struct {
 	proxyless bool
 	// check says what the proxy must get.
 	check func(t *testing.T, r *translate.Resources)
-	// warning is a part of the message of the warning expected, on object and resource.
+	// warning is a part of the message of the warning expected, on object and resource; "" for none.
 	warning  string
 	object   model.Meta
 	resource translate.ResourceRef
@@ -278,6 +279,31 @@ func robustnessCases() []robustnessCase {
 			resource: translate.ResourceRef{Type: translate.ListenerResource, Name: "0.0.0.0_443"},
 		},
 		{
+			name: "endpoint weights that overflow a uint32 together",
+			part: func() model.Part {
+				p := bookinfoPart()
+				p.Endpoints = append(p.Endpoints, ep(reviewsHost, "http", "10.1.0.7", 9080), ep(reviewsHost, "http", "10.1.0.8", 9080))
+				for _, e := range p.Endpoints[2:] {
+					e.Weight = math.MaxUint32
+				}
+				p.Endpoints[0].Weight = math.MaxUint32 / 2
+				return p
+			},
+			check: func(t *testing.T, r *translate.Resources) {
+				lle := cla(r, reviewsCluster).GetEndpoints()
+				if len(lle) != 1 || len(lle[0].LbEndpoints) != 3 {
+					t.Fatalf("want the three endpoints in one locality, got %v", lle)
+				}
+				var ws []uint32
+				for _, e := range lle[0].LbEndpoints {
+					ws = append(ws, e.GetLoadBalancingWeight().GetValue())
+				}
+				if ws[1] != ws[2] || ws[0] < ws[1]/2-1 || ws[0] > ws[1]/2+1 {
+					t.Errorf("weights %v: want the ratio 1:2:2 kept", ws)
+				}
+			},
+		},
+		{
 			name: "a gRPC client's DNS service without endpoints",
 			part: func() model.Part {
 				p := bookinfoPart()
@@ -310,6 +336,9 @@ func TestBadInputCostsOnlyItsOwnResources(t *testing.T) {
 			r := translate.ForProxy(snap, proxy, []string{reviewsHost + ":9080"})
 			checkSendable(t, r)
 			tc.check(t, r)
+			if tc.warning == "" {
+				return
+			}
 			i := slices.IndexFunc(r.Details, func(w translate.Warning) bool { return strings.Contains(w.Message, tc.warning) })
 			if i < 0 {
 				t.Fatalf("no warning says %q; got %q", tc.warning, r.Warnings)
