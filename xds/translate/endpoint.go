@@ -70,15 +70,19 @@ func buildLoadAssignment(cluster string, groups []*lbGroup) *endpointv3.ClusterL
 			LoadBalancingWeight: wrapperspb.UInt32(g.weight),
 			Priority:            g.priority,
 		}
-		weights := endpointWeights(g.eps)
+		scaled := endpointWeights(g.eps)
 		for i, ep := range g.eps {
+			weight := ep.Weight
+			if scaled != nil {
+				weight = scaled[i]
+			}
 			lb := &endpointv3.LbEndpoint{
 				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
 					Address: socketAddress(ep.Address, ep.Port),
 				}},
 			}
-			if weights[i] > 0 {
-				lb.LoadBalancingWeight = wrapperspb.UInt32(weights[i])
+			if weight > 0 {
+				lb.LoadBalancingWeight = wrapperspb.UInt32(weight)
 			}
 			lle.LbEndpoints = append(lle.LbEndpoints, lb)
 		}
@@ -91,8 +95,12 @@ func buildLoadAssignment(cluster string, groups []*lbGroup) *endpointv3.ClusterL
 // priority, weigh more than a uint32 together. Weights that would are scaled down, keeping their
 // ratios as closely as integers allow; nothing changes in the usual case.
 
-// endpointWeights are the endpoints' weights as sent, 0 for unset (which Envoy takes as 1).
+// endpointWeights are the endpoints' weights as sent, 0 for unset (which Envoy takes as 1); nil
+// when they are the endpoints' own, the usual case.
 func endpointWeights(eps []*model.Endpoint) []uint32 {
+	if uint64(endpointsWeight(eps)) < math.MaxUint32 {
+		return nil
+	}
 	ws := make([]uint32, len(eps))
 	for i, ep := range eps {
 		ws[i] = ep.Weight

@@ -320,7 +320,7 @@ func (b *builder) validVirtualHost(r *Resources, rcName string, vh *routev3.Virt
 		}
 		vh.Routes = routes
 		for _, from := range order {
-			r.warn(from, routeRef(rcName), "route %s: virtual host %s: the routes of %s are left out (its requests get 404): %v",
+			r.warn(from, routeRef(rcName), "route %s: virtual host %s: the routes of %s are left out (what they would route gets the host's other routes, or 404): %v",
 				rcName, vh.Name, describeObject(from), bad[from])
 		}
 		if err = validateDeep(vh); err == nil {
