@@ -1,6 +1,8 @@
 package translate
 
 import (
+	"math"
+
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -59,6 +61,7 @@ func loadAssignment(cluster string, eps []*model.Endpoint) *endpointv3.ClusterLo
 
 func buildLoadAssignment(cluster string, groups []*lbGroup) *endpointv3.ClusterLoadAssignment {
 	cla := &endpointv3.ClusterLoadAssignment{ClusterName: cluster, Endpoints: []*endpointv3.LocalityLbEndpoints{}}
+	fitLocalityWeights(groups)
 	for _, g := range groups {
 		l := g.locality
 		// The locality is always set, if only empty: gRPC refuses a group without one.
@@ -67,20 +70,83 @@ func buildLoadAssignment(cluster string, groups []*lbGroup) *endpointv3.ClusterL
 			LoadBalancingWeight: wrapperspb.UInt32(g.weight),
 			Priority:            g.priority,
 		}
-		for _, ep := range g.eps {
+		scaled := endpointWeights(g.eps)
+		for i, ep := range g.eps {
+			weight := ep.Weight
+			if scaled != nil {
+				weight = scaled[i]
+			}
 			lb := &endpointv3.LbEndpoint{
 				HostIdentifier: &endpointv3.LbEndpoint_Endpoint{Endpoint: &endpointv3.Endpoint{
 					Address: socketAddress(ep.Address, ep.Port),
 				}},
 			}
-			if ep.Weight > 0 {
-				lb.LoadBalancingWeight = wrapperspb.UInt32(ep.Weight)
+			if weight > 0 {
+				lb.LoadBalancingWeight = wrapperspb.UInt32(weight)
 			}
 			lle.LbEndpoints = append(lle.LbEndpoints, lb)
 		}
 		cla.Endpoints = append(cla.Endpoints, lle)
 	}
 	return cla
+}
+
+// Envoy refuses an assignment in which the endpoints of one locality, or the localities of one
+// priority, weigh more than a uint32 together. Weights that would are scaled down, keeping their
+// ratios as closely as integers allow; nothing changes in the usual case.
+
+// endpointWeights are the endpoints' weights as sent, 0 for unset (which Envoy takes as 1); nil
+// when they are the endpoints' own, the usual case.
+func endpointWeights(eps []*model.Endpoint) []uint32 {
+	if uint64(endpointsWeight(eps)) < math.MaxUint32 {
+		return nil
+	}
+	ws := make([]uint32, len(eps))
+	for i, ep := range eps {
+		ws[i] = ep.Weight
+	}
+	if scaled, ok := fitWeights(ws); ok {
+		return scaled
+	}
+	return ws
+}
+
+// fitLocalityWeights scales the group weights of each priority to fit.
+func fitLocalityWeights(groups []*lbGroup) {
+	byPriority := map[uint32][]*lbGroup{}
+	for _, g := range groups {
+		byPriority[g.priority] = append(byPriority[g.priority], g)
+	}
+	for _, gs := range byPriority {
+		ws := make([]uint32, len(gs))
+		for i, g := range gs {
+			ws[i] = g.weight
+		}
+		if scaled, ok := fitWeights(ws); ok {
+			for i, g := range gs {
+				g.weight = scaled[i]
+			}
+		}
+	}
+}
+
+// fitWeights scales weights (0 counting as 1) so that they sum to a uint32 at most; false when they
+// already do.
+func fitWeights(ws []uint32) ([]uint32, bool) {
+	sum := uint64(0)
+	for _, w := range ws {
+		sum += uint64(max(w, 1))
+	}
+	if sum <= math.MaxUint32 {
+		return nil, false
+	}
+	// Each weight becomes at least 1, so the others share what that leaves.
+	room := uint64(math.MaxUint32) - uint64(len(ws))
+	out := make([]uint32, len(ws))
+	for i, w := range ws {
+		out[i] = uint32(max(uint64(max(w, 1))*room/sum, 1))
+	}
+	return out, true
 }
 
 func socketAddress(address string, port uint32) *corev3.Address {

@@ -37,7 +37,7 @@ func FuzzTranslate(f *testing.F) {
 }
 
 // marshalAll is every resource, deterministically marshalled, in order.
-func marshalAll(t *testing.T, r *translate.Resources) []byte {
+func marshalAll(t testing.TB, r *translate.Resources) []byte {
 	t.Helper()
 	var out []byte
 	opts := proto.MarshalOptions{Deterministic: true}

@@ -82,7 +82,7 @@ var fuzzSeeds = []fuzzSeed{
 		return seedWarned(got, model.KindDestinationRule, "repeats an earlier subset's")
 	}},
 	{"routes-of-a-rule-fail-validation", func(p model.Part, got map[string]*translate.Resources) bool {
-		return seedWarned(got, model.KindVirtualService, "are left out (its requests get 404)")
+		return seedWarned(got, model.KindVirtualService, "the routes of VirtualService")
 	}},
 	{"gateway-tls", func(p model.Part, got map[string]*translate.Resources) bool {
 		for _, l := range got["router"].Listeners {

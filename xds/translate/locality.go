@@ -87,12 +87,14 @@ func groupByLocality(eps []*model.Endpoint) []*lbGroup {
 	return groups
 }
 
+// endpointsWeight is what a group of endpoints weighs, at most what a weight can be (buildLoadAssignment
+// then makes the sums fit).
 func endpointsWeight(eps []*model.Endpoint) uint32 {
-	w := uint32(0)
+	w := uint64(0)
 	for _, ep := range eps {
-		w += max(ep.Weight, 1)
+		w += uint64(max(ep.Weight, 1))
 	}
-	return w
+	return uint32(min(w, math.MaxUint32))
 }
 
 // applyLocalityLB sets weights and priorities on the groups for this proxy.
@@ -127,19 +129,19 @@ func (b *builder) distribute(groups []*lbGroup, rules []*networking.LocalityDist
 		matched := make([]bool, len(groups))
 		var out []*lbGroup
 		for _, to := range slices.Sorted(maps.Keys(rule.To)) { // sorted: deterministic, and validation forbids overlaps
-			total := uint32(0)
+			total := 0.0
 			var hit []int
 			for i, g := range groups {
 				if !matched[i] && localityMatch(g.locality, to) {
 					matched[i] = true
 					hit = append(hit, i)
-					total += g.weight
+					total += float64(g.weight)
 				}
 			}
 			for _, i := range hit {
 				g := *groups[i]
-				if w := math.Ceil(float64(g.weight) * float64(rule.To[to]) / float64(total)); w > 0 {
-					g.weight = uint32(w)
+				if w := math.Ceil(float64(g.weight) * float64(rule.To[to]) / total); w > 0 {
+					g.weight = uint32(min(w, math.MaxUint32))
 				}
 				out = append(out, &g)
 			}

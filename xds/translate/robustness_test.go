@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ type robustnessCase struct {
 	proxyless bool
 	// check says what the proxy must get.
 	check func(t *testing.T, r *translate.Resources)
-	// warning is a part of the message of the warning expected, on object and resource.
+	// warning is a part of the message of the warning expected, on object and resource; "" for none.
 	warning  string
 	object   model.Meta
 	resource translate.ResourceRef
@@ -278,6 +279,95 @@ func robustnessCases() []robustnessCase {
 			resource: translate.ResourceRef{Type: translate.ListenerResource, Name: "0.0.0.0_443"},
 		},
 		{
+			name: "a consistentHash header name Envoy refuses",
+			part: func() model.Part {
+				p := bookinfoPart()
+				p.DestinationRules = []*model.DestinationRule{{Meta: ruleMeta(model.KindDestinationRule, "reviews"),
+					Spec: &networking.DestinationRule{Host: "reviews",
+						TrafficPolicy: &networking.TrafficPolicy{LoadBalancer: hash(&networking.ConsistentHashLB{HTTPHeaderName: "x\nuser"})}}}}
+				return p
+			},
+			check: func(t *testing.T, r *translate.Resources) {
+				// The route is the service's (or its VirtualService's): it stays, without the key.
+				for _, vh := range routeConfig(r, "9080").GetVirtualHosts() {
+					if vh.Name == reviewsHost+":9080" && (len(vh.Routes) != 1 || vh.Routes[0].GetRoute().GetHashPolicy() != nil) {
+						t.Errorf("want the reviews route without a hash policy, got %v", vh.Routes)
+					}
+				}
+				if cluster(r, reviewsCluster).LbPolicy != clusterv3.Cluster_RING_HASH {
+					t.Errorf("want the cluster's ring hash balancer kept")
+				}
+			},
+			warning: "the consistentHash key of " + reviewsHost + " is left out of its routes",
+			object:  ruleMeta(model.KindDestinationRule, "reviews"),
+		},
+		{
+			name: "a TCP maxConnectionDuration Envoy refuses",
+			part: func() model.Part {
+				p := bookinfoPart()
+				p.Services[0].Ports = []model.Port{{Name: "tcp", Port: 3306, Protocol: model.ProtocolTCP}}
+				p.DestinationRules = []*model.DestinationRule{{Meta: ruleMeta(model.KindDestinationRule, "reviews"),
+					Spec: &networking.DestinationRule{Host: "reviews", TrafficPolicy: &networking.TrafficPolicy{
+						ConnectionPool: pool(&networking.TCPSettings{MaxConnectionDuration: networking.NewDuration(time.Microsecond)}, nil)}}}}
+				return p
+			},
+			check: func(t *testing.T, r *translate.Resources) {
+				proxy := firstTCPProxy(listener(r, "10.96.0.2_3306"))
+				if proxy.GetCluster() != "outbound|3306||"+reviewsHost || proxy.MaxDownstreamConnectionDuration != nil {
+					t.Errorf("want the listener's TCP proxy to the service without the duration, got %v", proxy)
+				}
+			},
+			warning: "are left out of the TCP proxy to " + reviewsHost,
+			object:  ruleMeta(model.KindDestinationRule, "reviews"),
+		},
+		{
+			name: "an endpoint of the sidecar's own workload on port 70000",
+			part: func() model.Part {
+				p := bookinfoPart()
+				p.Endpoints = append(p.Endpoints, ep(reviewsHost, "http", "10.1.0.10", 70000), ep(ratingsHost, "http", "10.1.0.10", 9080))
+				return p
+			},
+			check: func(t *testing.T, r *translate.Resources) {
+				var ports []uint32
+				for _, c := range listener(r, translate.VirtualInboundListener).FilterChains {
+					if p := c.GetFilterChainMatch().GetDestinationPort(); p != nil {
+						ports = append(ports, p.Value)
+					}
+				}
+				if !slices.Equal(ports, []uint32{9080}) || cluster(r, "inbound|9080||").Name == "" {
+					t.Errorf("want the inbound side for port 9080 alone, got chains for %v", ports)
+				}
+			},
+			warning:  `endpoint 10.1.0.10 of ` + reviewsHost + ` port "http" has port 70000`,
+			object:   reviewsObj,
+			resource: translate.ResourceRef{Type: translate.ListenerResource, Name: translate.VirtualInboundListener},
+		},
+		{
+			name: "endpoint weights that overflow a uint32 together",
+			part: func() model.Part {
+				p := bookinfoPart()
+				p.Endpoints = append(p.Endpoints, ep(reviewsHost, "http", "10.1.0.7", 9080), ep(reviewsHost, "http", "10.1.0.8", 9080))
+				for _, e := range p.Endpoints[2:] {
+					e.Weight = math.MaxUint32
+				}
+				p.Endpoints[0].Weight = math.MaxUint32 / 2
+				return p
+			},
+			check: func(t *testing.T, r *translate.Resources) {
+				lle := cla(r, reviewsCluster).GetEndpoints()
+				if len(lle) != 1 || len(lle[0].LbEndpoints) != 3 {
+					t.Fatalf("want the three endpoints in one locality, got %v", lle)
+				}
+				var ws []uint32
+				for _, e := range lle[0].LbEndpoints {
+					ws = append(ws, e.GetLoadBalancingWeight().GetValue())
+				}
+				if ws[1] != ws[2] || ws[0] < ws[1]/2-1 || ws[0] > ws[1]/2+1 {
+					t.Errorf("weights %v: want the ratio 1:2:2 kept", ws)
+				}
+			},
+		},
+		{
 			name: "a gRPC client's DNS service without endpoints",
 			part: func() model.Part {
 				p := bookinfoPart()
@@ -310,6 +400,9 @@ func TestBadInputCostsOnlyItsOwnResources(t *testing.T) {
 			r := translate.ForProxy(snap, proxy, []string{reviewsHost + ":9080"})
 			checkSendable(t, r)
 			tc.check(t, r)
+			if tc.warning == "" {
+				return
+			}
 			i := slices.IndexFunc(r.Details, func(w translate.Warning) bool { return strings.Contains(w.Message, tc.warning) })
 			if i < 0 {
 				t.Fatalf("no warning says %q; got %q", tc.warning, r.Warnings)

@@ -2,6 +2,8 @@ package translate_test
 
 import (
 	"fmt"
+	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -24,8 +26,10 @@ import (
 //     case-insensitively, wildcards among their kind) in two virtual hosts or twice in one;
 //   - in a listener, two filter chains of one name, or two that would match one connection; a
 //     server name with a wildcard other than a leading "*."; an address that is not an IP;
-//   - an EDS or STATIC endpoint whose address is not an IP; a LOGICAL_DNS cluster without exactly
-//     one host; an EDS cluster without its endpoints and without a warning that says why.
+//   - an EDS or STATIC endpoint whose address is not an IP; endpoints of one locality, or
+//     localities of one priority, weighing more than a uint32 together; priorities with a gap;
+//   - a LOGICAL_DNS cluster without exactly one host; an EDS cluster without its endpoints and
+//     without a warning that says why.
 func unsendable(r *translate.Resources) []string {
 	var out []string
 	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
@@ -68,6 +72,9 @@ func unsendable(r *translate.Resources) []string {
 		out = append(out, endpointProblems("endpoints "+cla.ClusterName, cla, true)...)
 	}
 	for _, c := range r.Clusters {
+		if c.LoadAssignment != nil {
+			out = append(out, endpointProblems("cluster "+c.Name, c.LoadAssignment, c.GetType() == clusterv3.Cluster_STATIC)...)
+		}
 		switch c.GetType() {
 		case clusterv3.Cluster_EDS:
 			name := c.GetEdsClusterConfig().GetServiceName()
@@ -81,8 +88,6 @@ func unsendable(r *translate.Resources) []string {
 			if n := hosts(c.LoadAssignment); n != 1 {
 				add("LOGICAL_DNS cluster %s has %d hosts", c.Name, n)
 			}
-		case clusterv3.Cluster_STATIC:
-			out = append(out, endpointProblems("cluster "+c.Name, c.LoadAssignment, true)...)
 		}
 	}
 	return out
@@ -234,14 +239,34 @@ func intersect(a, b []string) bool {
 	return slices.ContainsFunc(a, func(x string) bool { return slices.Contains(b, x) })
 }
 
+// endpointProblems: addresses that must be IPs, weights that do not fit a uint32 in sum (per
+// locality, and per priority), priorities with a gap (gRPC refuses them).
 func endpointProblems(what string, cla *endpointv3.ClusterLoadAssignment, needIP bool) []string {
 	var out []string
+	byPriority := map[uint32]uint64{}
 	for _, lle := range cla.GetEndpoints() {
+		sum := uint64(0)
 		for _, e := range lle.GetLbEndpoints() {
 			a := e.GetEndpoint().GetAddress().GetSocketAddress().GetAddress()
 			if _, err := netip.ParseAddr(a); needIP && err != nil {
 				out = append(out, fmt.Sprintf("%s: endpoint address %q is not an IP", what, a))
 			}
+			sum += uint64(max(e.GetLoadBalancingWeight().GetValue(), 1))
+		}
+		if sum > math.MaxUint32 {
+			out = append(out, fmt.Sprintf("%s: the endpoints of locality %v weigh %d together", what, lle.GetLocality(), sum))
+		}
+		byPriority[lle.GetPriority()] += uint64(lle.GetLoadBalancingWeight().GetValue())
+	}
+	for p, sum := range byPriority {
+		if sum > math.MaxUint32 {
+			out = append(out, fmt.Sprintf("%s: the localities of priority %d weigh %d together", what, p, sum))
+		}
+	}
+	for p := range uint32(len(byPriority)) {
+		if _, ok := byPriority[p]; !ok {
+			out = append(out, fmt.Sprintf("%s: priorities %v have a gap at %d", what, slices.Sorted(maps.Keys(byPriority)), p))
+			break
 		}
 	}
 	return out

@@ -86,26 +86,31 @@ func (b *builder) uniqueWithin(r *Resources) {
 	r.Listeners = kept
 }
 
-// domainKey is how Envoy tells domains apart: case-insensitively, exact names, "*.suffix"
-// wildcards, "prefix.*" wildcards and "*" each among their kind.
-func domainKey(domain string) string {
+// domainKey is how Envoy tells domains apart: case-insensitively, exact names, "*suffix"
+// wildcards, "prefix*" wildcards and "*" each among their kind.
+type domainKey struct {
+	kind byte // '=' exact, '<' suffix wildcard, '>' prefix wildcard, '*' any
+	name string
+}
+
+func keyOfDomain(domain string) domainKey {
 	d := strings.ToLower(domain)
 	switch {
 	case d == "*":
-		return "*"
+		return domainKey{'*', ""}
 	case strings.HasPrefix(d, "*"):
-		return "suffix " + d[1:]
+		return domainKey{'<', d[1:]}
 	case strings.HasSuffix(d, "*"):
-		return "prefix " + d[:len(d)-1]
+		return domainKey{'>', d[:len(d)-1]}
 	}
-	return "exact " + d
+	return domainKey{'=', d}
 }
 
 // uniqueVirtualHosts keeps the first virtual host of each name, and each domain in the first virtual
 // host that has it; a virtual host left without domains is left out.
 func (b *builder) uniqueVirtualHosts(r *Resources, rc *routev3.RouteConfiguration) {
 	names := map[string]bool{}
-	owner := map[string]string{} // domain key → the virtual host that has it
+	owner := map[domainKey]string{} // → the virtual host that has it
 	kept := rc.VirtualHosts[:0]
 	for _, vh := range rc.VirtualHosts {
 		obj := b.provenance.vhosts[vh]
@@ -120,7 +125,7 @@ func (b *builder) uniqueVirtualHosts(r *Resources, rc *routev3.RouteConfiguratio
 				refused = append(refused, strconv.Quote(d))
 				continue
 			}
-			key := domainKey(d)
+			key := keyOfDomain(d)
 			switch have, taken := owner[key]; {
 			case !taken:
 				owner[key] = vh.Name

@@ -3,6 +3,7 @@ package translate
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -79,9 +80,12 @@ func (b *builder) validate(r *Resources) {
 	r.Routes = routes
 }
 
-// validEndpoints cuts the endpoints Envoy refuses out of an EDS assignment: it always returns true,
-// as an assignment that still fails is replaced by an empty one.
+// validEndpoints cuts the endpoints Envoy refuses out of an EDS assignment; an assignment that still
+// fails is replaced by an empty one, so that its cluster still gets an answer.
 func (b *builder) validEndpoints(r *Resources, cla *endpointv3.ClusterLoadAssignment) {
+	if assignmentValid(cla, true) {
+		return // the usual case, decided without validating endpoint by endpoint
+	}
 	obj := serviceObject(b.provenance.clusters[cla.ClusterName].svc)
 	pruneEndpoints(r, cla, true, obj, endpointsRef(cla.ClusterName))
 	if err := validateDeep(cla); err != nil {
@@ -94,6 +98,9 @@ func (b *builder) validEndpoints(r *Resources, cla *endpointv3.ClusterLoadAssign
 // needs one, have no IP address (it resolves no names for EDS and STATIC clusters), and the
 // locality groups that still fail.
 func pruneEndpoints(r *Resources, cla *endpointv3.ClusterLoadAssignment, needIP bool, obj model.Meta, res ResourceRef) {
+	if assignmentValid(cla, needIP) {
+		return
+	}
 	for _, lle := range cla.Endpoints {
 		kept := lle.LbEndpoints[:0]
 		for _, lb := range lle.LbEndpoints {
@@ -114,7 +121,37 @@ func pruneEndpoints(r *Resources, cla *endpointv3.ClusterLoadAssignment, needIP 
 		}
 		groups = append(groups, lle)
 	}
+	if len(groups) < len(cla.Endpoints) {
+		// Priorities run 0..N without a gap, or gRPC refuses the assignment.
+		var seen []uint32
+		for _, lle := range groups {
+			if !slices.Contains(seen, lle.Priority) {
+				seen = append(seen, lle.Priority)
+			}
+		}
+		slices.Sort(seen)
+		for _, lle := range groups {
+			lle.Priority = uint32(slices.Index(seen, lle.Priority))
+		}
+	}
 	cla.Endpoints = groups
+}
+
+// assignmentValid says whether Envoy takes the assignment as it is.
+func assignmentValid(cla *endpointv3.ClusterLoadAssignment, needIP bool) bool {
+	if validateDeep(cla) != nil {
+		return false
+	}
+	if needIP {
+		for _, lle := range cla.Endpoints {
+			for _, lb := range lle.LbEndpoints {
+				if _, err := netip.ParseAddr(lb.GetEndpoint().GetAddress().GetSocketAddress().GetAddress()); err != nil {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 func endpointError(lb *endpointv3.LbEndpoint, needIP bool) error {
@@ -283,7 +320,7 @@ func (b *builder) validVirtualHost(r *Resources, rcName string, vh *routev3.Virt
 		}
 		vh.Routes = routes
 		for _, from := range order {
-			r.warn(from, routeRef(rcName), "route %s: virtual host %s: the routes of %s are left out (its requests get 404): %v",
+			r.warn(from, routeRef(rcName), "route %s: virtual host %s: the routes of %s are left out (what they would route gets the host's other routes, or 404): %v",
 				rcName, vh.Name, describeObject(from), bad[from])
 		}
 		if err = validateDeep(vh); err == nil {
