@@ -134,7 +134,15 @@ func (c *conn) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout time.D
 	for _, name := range c.ackedSet[eds].names {
 		accepted[name] = true
 	}
-	ready := func(cluster string) bool { return have[cluster] && (!edsClusters[cluster] || accepted[cluster]) }
+	offered := map[string]bool{}
+	for _, name := range c.desired[cds].names {
+		offered[name] = true
+	}
+	// A cluster the translation left out (it failed validation) will never be sent: routes to it
+	// fail either way, and waiting for it would hold every route change for the stage timeout.
+	ready := func(cluster string) bool {
+		return !offered[cluster] || have[cluster] && (!edsClusters[cluster] || accepted[cluster])
+	}
 
 	published := map[string]types.Resource{}
 	for i, name := range c.published[rds].names {
