@@ -169,22 +169,6 @@ func newSubscription(names []string) subscription {
 	return sub
 }
 
-// union merges the subscriptions of several streams of one node.
-func union(subs []subscription) subscription {
-	if len(subs) == 1 {
-		return subs[0] // the usual case: one stream per node
-	}
-	out := subscription{names: map[string]bool{}}
-	for _, s := range subs {
-		out.requested = out.requested || s.requested
-		out.wildcard = out.wildcard || s.wildcard
-		for n := range s.names {
-			out.names[n] = true
-		}
-	}
-	return out
-}
-
 func (s subscription) sameAs(o subscription) bool {
 	if s.requested != o.requested || s.wildcard != o.wildcard || len(s.names) != len(o.names) {
 		return false
