@@ -43,6 +43,7 @@ type Snapshot struct {
 	drWildcard []hostRule                        // rules for wildcard hosts, oldest first
 	drMerges   []DestinationRuleMerge            // the rules as Istio merges them (destinationrule.go)
 	byAddress  map[string][]string               // endpoint address → hostnames with an endpoint there, sorted
+	selectors  selectorIndex                     // what rules select workloads by (selectors.go)
 }
 
 // hostRule is a DestinationRule with its host resolved to an FQDN (or a wildcard).
@@ -161,6 +162,7 @@ func (s *Snapshot) index() {
 			}
 		}
 	}
+	s.indexSelectors()
 	s.drMerges = MergeDestinationRules(s.DestinationRules, s.ResolveHost)
 	for _, m := range s.drMerges {
 		dr := m.Into

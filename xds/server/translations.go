@@ -40,7 +40,7 @@ func newTranslationCache(generation uint64, warnings *warningLog) *translationCa
 // get returns the translation of the snapshot for a proxy. An error is a translator panic: the
 // caller keeps the proxy's last config rather than die of one bad input.
 func (c *translationCache) get(snap *model.Snapshot, proxy *model.Proxy, listeners []string) (*translation, error) {
-	key := translate.CacheKey(proxy, listeners)
+	key := translate.ViewKey(snap, proxy, listeners)
 	c.mu.Lock()
 	e, ok := c.entries[key]
 	if !ok {

@@ -86,7 +86,7 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 	return out
 }
 
-// Outbound is everything of ForProxy but a sidecar's inbound side. It reads only what CacheKey
+// Outbound is everything of ForProxy but a sidecar's inbound side. It reads only what ViewKey
 // covers, so proxies of one kind (say, the replicas of a deployment) share one Outbound.
 func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
 	b := newBuilder(snap, proxy)
@@ -152,19 +152,4 @@ func (r *Resources) sort() {
 // ClusterName is Istio's name for an outbound cluster: "outbound|<port>|<subset>|<host>".
 func ClusterName(port uint32, subset, host string) string {
 	return fmt.Sprintf("outbound|%d|%s|%s", port, subset, host)
-}
-
-// CacheKey says which proxies get the same Outbound translation of a snapshot: it covers every proxy
-// field Outbound reads, and nothing else, so proxies with equal keys may share one result.
-func CacheKey(p *model.Proxy, listenerNames []string) string {
-	labels := make([]string, 0, len(p.Labels))
-	for k, v := range p.Labels {
-		labels = append(labels, k+"="+v)
-	}
-	slices.Sort(labels)
-	names := slices.Clone(listenerNames)
-	slices.Sort(names)
-	// Locality weights and priorities depend on the locality. The proxy's IP is left out on purpose:
-	// only Inbound reads it.
-	return fmt.Sprintf("%s|%s|%t|%s|%q|%q|%s", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, labels, names, p.Locality)
 }
