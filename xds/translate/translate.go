@@ -28,6 +28,8 @@ type Resources struct {
 	// Details are the same warnings, in the same order, with the config object each is about and the
 	// resource it concerns, so that they can be reported on the object (log fields, Events).
 	Details []Warning
+	// Plan rebuilds the endpoint sets alone, for a change that touched only endpoints.
+	Plan *EndpointPlan
 }
 
 // builder carries what a translation needs and collects warnings.
@@ -133,6 +135,7 @@ func (b *builder) finish(r *Resources) {
 	b.uniqueWithin(r)
 	b.validate(r)
 	r.Warnings = messages(r.Details)
+	r.Plan = b.plan(r)
 }
 
 // warn records a warning found once the resources are built.

@@ -99,17 +99,11 @@ func assertSameOutbound(t *testing.T, snap *model.Snapshot, a, b *model.Proxy) {
 	}
 }
 
+// wire is the deterministic wire bytes of every resource, in order.
 func wire(t *testing.T, r *translate.Resources) []byte {
 	t.Helper()
 	var out []byte
-	m := proto.MarshalOptions{Deterministic: true}
-	add := func(msg proto.Message) {
-		b, err := m.Marshal(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, b...)
-	}
+	add := func(msg proto.Message) { out = append(out, wireOf(t, msg)...) }
 	for _, c := range r.Clusters {
 		add(c)
 	}
@@ -123,6 +117,15 @@ func wire(t *testing.T, r *translate.Resources) []byte {
 		add(rc)
 	}
 	return out
+}
+
+func wireOf(t *testing.T, msg proto.Message) []byte {
+	t.Helper()
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 func sameLabels(a, b map[string]string) bool {
