@@ -1,6 +1,11 @@
 package validation
 
-import "github.com/minipilot/minipilot/crds/networking"
+import (
+	"slices"
+	"strings"
+
+	"github.com/minipilot/minipilot/crds/networking"
+)
 
 // Envoy's bounds (its protos' validation rules) on what consistent hashing maps to.
 const (
@@ -25,9 +30,17 @@ func (r *Result) consistentHash(cp path, ch *networking.ConsistentHashLB) {
 	if ch.MinimumRingSize != 0 && (ch.RingHash != nil || ch.Maglev != nil) {
 		r.errorf(cp.f("minimumRingSize"), "the deprecated minimumRingSize cannot be combined with ringHash or maglev; set ringHash.minimumRingSize")
 	}
+	if ch.HTTPHeaderName != "" {
+		r.hashHeaderName(cp.f("httpHeaderName"), ch.HTTPHeaderName)
+	}
 	if c := ch.HTTPCookie; c != nil {
 		if c.Name == "" {
 			r.errorf(cp.f("httpCookie").f("name"), "the cookie name is required")
+		}
+		for _, f := range []struct{ name, value string }{{"name", c.Name}, {"path", c.Path}} {
+			if strings.ContainsAny(f.value, "\x00\r\n") {
+				r.errorf(cp.f("httpCookie").f(f.name), "%q must not contain line breaks or NUL: no client sends such a cookie, and Envoy writes the cookie's name and path into a Set-Cookie header", f.value)
+			}
 		}
 		r.duration(cp.f("httpCookie").f("ttl"), c.TTL, 0)
 	}
@@ -42,6 +55,21 @@ func (r *Result) consistentHash(cp path, ch *networking.ConsistentHashLB) {
 		} else if !isPrime(m.TableSize) {
 			r.errorf(cp.f("maglev").f("tableSize"), "table size %d must be a prime number", m.TableSize)
 		}
+	}
+}
+
+// pseudoHeaders are the request pseudo-headers (RFC 9113) Envoy can hash on.
+var pseudoHeaders = []string{":authority", ":method", ":path", ":scheme"}
+
+// hashHeaderName checks the header a consistent hash reads. Istio takes any name; Envoy checks
+// RouteAction.HashPolicy.Header.header_name with its HTTP_HEADER_NAME rule, not strict: no NUL, CR
+// or LF. A name that is no RFC 7230 token passes Envoy, but no request carries it.
+func (r *Result) hashHeaderName(p path, name string) {
+	switch {
+	case strings.ContainsAny(name, "\x00\r\n"):
+		r.errorf(p, "%q: Envoy refuses a header name with a line break or NUL (its HTTP_HEADER_NAME rule), so the routes would be sent without the hash key", name)
+	case !headerName.MatchString(name) && !slices.Contains(pseudoHeaders, strings.ToLower(name)):
+		r.warnf(p, "%q is not an HTTP header name (RFC 7230 token): no request carries it, so requests are spread as if no hash key were set", name)
 	}
 }
 

@@ -212,16 +212,16 @@ func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
 	if t := cp.TCP; t != nil {
 		tp := p.f("tcp")
 		nonNegative(r, tp.f("maxConnections"), t.MaxConnections)
-		r.duration(tp.f("connectTimeout"), t.ConnectTimeout, time.Millisecond)
-		r.duration(tp.f("maxConnectionDuration"), t.MaxConnectionDuration, time.Millisecond)
-		r.duration(tp.f("idleTimeout"), t.IdleTimeout, 0)
+		r.msDuration(tp.f("connectTimeout"), t.ConnectTimeout, time.Millisecond)
+		r.msDuration(tp.f("maxConnectionDuration"), t.MaxConnectionDuration, time.Millisecond)
+		r.msDuration(tp.f("idleTimeout"), t.IdleTimeout, 0) // 0 turns it off; as Istio, no minimum
 		if k := t.TCPKeepalive; k != nil {
 			kp := tp.f("tcpKeepalive")
 			for _, d := range []struct {
 				name string
 				d    *networking.Duration
 			}{{"time", k.Time}, {"interval", k.Interval}} {
-				r.duration(kp.f(d.name), d.d, time.Second)
+				r.msDuration(kp.f(d.name), d.d, time.Second)
 				if d.d != nil && d.d.Err() == nil && d.d.Duration > maxKeepaliveSeconds*time.Second {
 					r.errorf(kp.f(d.name), "%s is above %ds, the most Linux takes (TCP_KEEPIDLE, TCP_KEEPINTVL): every connection would fail", d.d.Duration, maxKeepaliveSeconds)
 				}
@@ -238,7 +238,7 @@ func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
 		nonNegative(r, hp.f("maxRequestsPerConnection"), h.MaxRequestsPerConnection)
 		nonNegative(r, hp.f("maxRetries"), h.MaxRetries)
 		nonNegative(r, hp.f("maxConcurrentStreams"), h.MaxConcurrentStreams)
-		r.duration(hp.f("idleTimeout"), h.IdleTimeout, time.Millisecond)
+		r.msDuration(hp.f("idleTimeout"), h.IdleTimeout, time.Millisecond)
 		switch h.H2UpgradePolicy {
 		case "", "DEFAULT", "DO_NOT_UPGRADE", "UPGRADE":
 		default:
@@ -260,8 +260,8 @@ func (r *Result) outlierDetection(p path, od *networking.OutlierDetection) {
 	if od.ConsecutiveLocalOriginFailures != nil && !od.SplitExternalLocalOriginErrors {
 		r.errorf(p.f("consecutiveLocalOriginFailures"), "counts only with splitExternalLocalOriginErrors: true")
 	}
-	r.duration(p.f("interval"), od.Interval, time.Millisecond)
-	r.duration(p.f("baseEjectionTime"), od.BaseEjectionTime, time.Millisecond)
+	r.msDuration(p.f("interval"), od.Interval, time.Millisecond)
+	r.msDuration(p.f("baseEjectionTime"), od.BaseEjectionTime, time.Millisecond)
 	if od.MaxEjectionPercent < 0 || od.MaxEjectionPercent > 100 {
 		r.errorf(p.f("maxEjectionPercent"), "percentage %d is outside 0..100", od.MaxEjectionPercent)
 	}
