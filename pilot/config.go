@@ -20,7 +20,11 @@ type Config struct {
 	// Debounce is the quiet period after a change before a push; DebounceMax caps the wait.
 	Debounce    time.Duration
 	DebounceMax time.Duration
-	LogLevel    string
+	// EndpointDebounce and EndpointDebounceMax are the same for a change to endpoints alone, which
+	// takes the fast path.
+	EndpointDebounce    time.Duration
+	EndpointDebounceMax time.Duration
+	LogLevel            string
 	// ShutdownGrace is how long open streams get to finish on shutdown.
 	ShutdownGrace time.Duration
 	// MaxConnectionAge closes each xDS connection after about that long (MaxConnectionAgeGrace later
@@ -51,6 +55,8 @@ func BindFlags(fs *flag.FlagSet) *Config {
 	fs.StringVar(&c.DomainSuffix, "domain-suffix", "cluster.local", "the cluster's DNS domain")
 	fs.DurationVar(&c.Debounce, "debounce", 100*time.Millisecond, "quiet period after a config change before it is pushed")
 	fs.DurationVar(&c.DebounceMax, "debounce-max", time.Second, "longest a change waits for a quiet period before it is pushed anyway")
+	fs.DurationVar(&c.EndpointDebounce, "endpoint-debounce", 10*time.Millisecond, "quiet period after a change to endpoints alone (pods scaling, rolling, failing readiness) before it is pushed")
+	fs.DurationVar(&c.EndpointDebounceMax, "endpoint-debounce-max", 100*time.Millisecond, "longest a change to endpoints alone waits for a quiet period")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 5*time.Second, "on SIGTERM, open xDS streams keep being served and are closed one by one over this long, so proxies move to other replicas gradually")
 	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", 30*time.Minute, "close each xDS connection after about this long (±10% jitter) so proxies rebalance across replicas; 0 never")
@@ -93,6 +99,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownGrace < 0 || c.MaxConnectionAge < 0 || c.MaxConnectionAgeGrace < 0 {
 		errs = append(errs, errors.New("--shutdown-grace, --max-connection-age and --max-connection-age-grace must not be negative"))
+	}
+	if c.EndpointDebounce < 0 || c.EndpointDebounceMax < c.EndpointDebounce {
+		errs = append(errs, errors.New("--endpoint-debounce must not be negative, and --endpoint-debounce-max must be at least --endpoint-debounce"))
 	}
 	if c.DebounceMax < c.Debounce {
 		errs = append(errs, errors.New("--debounce-max must be at least --debounce"))

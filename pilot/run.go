@@ -45,7 +45,7 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	}
 
 	xds := server.New(store, server.Options{
-		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, Clock: clk, Log: log, Metrics: server.NewMetrics(registry),
+		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, EndpointDebounce: cfg.EndpointDebounce, EndpointMaxDelay: cfg.EndpointDebounceMax, Clock: clk, Log: log, Metrics: server.NewMetrics(registry),
 		Report: func(w translate.Warning) {
 			if status != nil {
 				status.TranslationWarning(w.Object, w.Message) // an Event on the rule, when it is in the cluster

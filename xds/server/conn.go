@@ -33,6 +33,7 @@ type conn struct {
 	generation uint64
 	desired    [numTypes]typeSet // the full translation, before filtering
 	warnings   []string
+	inbound    *inboundSide // the proxy's own inbound side, reused while its address's endpoints stay
 	published  [numTypes]typeSet // what the stream is to be sent; a zero set (version "") is "nothing yet"
 	recent     [numTypes][]typeSet
 
@@ -104,13 +105,12 @@ func (c *conn) translate(snap *model.Snapshot, cache *translationCache) error {
 	if c.proxy.Proxyless {
 		listeners = c.listenerNames()
 	}
-	tr, err := cache.get(c.proxy, listeners)
+	tr, in, err := cache.get(c.proxy, listeners, c.inbound)
 	if err != nil {
 		return err
 	}
 	c.generation = snap.Generation
-	c.desired = tr.sets
-	c.warnings = tr.warnings
+	c.desired, c.warnings, c.inbound = tr.sets, tr.warnings, in
 	return nil
 }
 

@@ -91,36 +91,35 @@ func (s *Server) ConfigDump(nodeID string) (*adminv3.ConfigDump, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var sets [numTypes]typeSet
-	for t := range numTypes {
-		if set, ok := c.recentSet(t, c.sent[t].Version); ok {
-			sets[t] = set
-		}
-	}
+	// What the client holds: a partial EDS or RDS response is applied to what it had.
+	sets := c.holdsSet
 	clusters := &adminv3.ClustersConfigDump{VersionInfo: sets[cds].version}
-	for _, item := range sets[cds].items {
+	for _, e := range sets[cds].entries {
 		clusters.DynamicActiveClusters = append(clusters.DynamicActiveClusters, &adminv3.ClustersConfigDump_DynamicCluster{
-			VersionInfo: sets[cds].version, Cluster: mustAny(item)})
+			VersionInfo: sets[cds].version, Cluster: anyOf(cds, e)})
 	}
 	endpoints := &adminv3.EndpointsConfigDump{}
-	for _, item := range sets[eds].items {
+	for _, e := range sets[eds].entries {
 		endpoints.DynamicEndpointConfigs = append(endpoints.DynamicEndpointConfigs, &adminv3.EndpointsConfigDump_DynamicEndpointConfig{
-			VersionInfo: sets[eds].version, EndpointConfig: mustAny(item)})
+			VersionInfo: sets[eds].version, EndpointConfig: anyOf(eds, e)})
 	}
 	listeners := &adminv3.ListenersConfigDump{VersionInfo: sets[lds].version}
-	for i, item := range sets[lds].items {
+	for _, e := range sets[lds].entries {
 		listeners.DynamicListeners = append(listeners.DynamicListeners, &adminv3.ListenersConfigDump_DynamicListener{
-			Name:        sets[lds].names[i],
-			ActiveState: &adminv3.ListenersConfigDump_DynamicListenerState{VersionInfo: sets[lds].version, Listener: mustAny(item)},
+			Name:        e.name,
+			ActiveState: &adminv3.ListenersConfigDump_DynamicListenerState{VersionInfo: sets[lds].version, Listener: anyOf(lds, e)},
 		})
 	}
 	routes := &adminv3.RoutesConfigDump{}
-	for _, item := range sets[rds].items {
+	for _, e := range sets[rds].entries {
 		routes.DynamicRouteConfigs = append(routes.DynamicRouteConfigs, &adminv3.RoutesConfigDump_DynamicRouteConfig{
-			VersionInfo: sets[rds].version, RouteConfig: mustAny(item)})
+			VersionInfo: sets[rds].version, RouteConfig: anyOf(rds, e)})
 	}
 	return &adminv3.ConfigDump{Configs: []*anypb.Any{mustAny(clusters), mustAny(endpoints), mustAny(listeners), mustAny(routes)}}, nil
 }
+
+// anyOf packs a resource from its wire bytes.
+func anyOf(t int, e *resource) *anypb.Any { return &anypb.Any{TypeUrl: typeURLs[t], Value: e.raw} }
 
 func mustAny(m proto.Message) *anypb.Any {
 	a, err := anypb.New(m)

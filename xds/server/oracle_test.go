@@ -52,7 +52,7 @@ func TestIncrementalEqualsFromScratch(t *testing.T) {
 					for typ := range numTypes {
 						if got := c.desired[typ]; got.version != want[typ].version {
 							t.Fatalf("step %d (%s), %s %s: incremental version %s, from scratch %s (%d vs %d resources)",
-								step, kind, c.proxy.ID, typeShort[typ], got.version, want[typ].version, len(got.names), len(want[typ].names))
+								step, kind, c.proxy.ID, typeShort[typ], got.version, want[typ].version, len(got.entries), len(want[typ].entries))
 						}
 					}
 				}

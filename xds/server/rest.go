@@ -80,7 +80,7 @@ func (s *Server) fetch(t int, req *discoveryv3.DiscoveryRequest) (*discoveryv3.D
 	if proxy.Proxyless {
 		listeners = req.GetResourceNames()
 	}
-	tr, err := s.translationsOf(snap).get(proxy, listeners)
+	tr, _, err := s.translationsOf(snap).get(proxy, listeners, nil)
 	if err != nil {
 		return nil, fmt.Errorf("translating for %s failed; see pilot's log", proxy.ID)
 	}
@@ -89,8 +89,8 @@ func (s *Server) fetch(t int, req *discoveryv3.DiscoveryRequest) (*discoveryv3.D
 		return nil, nil
 	}
 	resp := &discoveryv3.DiscoveryResponse{VersionInfo: set.version, TypeUrl: typeURLs[t]}
-	for _, raw := range set.raw {
-		resp.Resources = append(resp.Resources, &anypb.Any{TypeUrl: typeURLs[t], Value: raw})
+	for _, e := range set.entries {
+		resp.Resources = append(resp.Resources, &anypb.Any{TypeUrl: typeURLs[t], Value: e.raw})
 	}
 	return resp, nil
 }

@@ -162,6 +162,12 @@ func (s *Server) push(endpointsOnly bool) {
 	case change.EndpointsOnly() && !s.endpointsOnlyInEDS(snap, change):
 		change.Config = true // a DNS service's endpoints are in its clusters
 	}
+	s.publish(snap, change, start)
+}
+
+// publish moves every stream to a snapshot: each view is translated (or, for an endpoint-only
+// change, patched) once, and each stream's loop is woken to send what changed.
+func (s *Server) publish(snap *model.Snapshot, change model.Change, start time.Time) {
 	cache := newTranslationCache(snap, s.warnings, s.translations.Load(), change)
 	s.translations.Store(cache)
 	s.snapshot.Store(snap)

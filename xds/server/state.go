@@ -57,10 +57,11 @@ func (c *conn) next(now time.Time, stageTimeout time.Duration) [numTypes]typeSet
 // endpoints of every EDS cluster: Envoy asks for the endpoints of the clusters it learns of, and
 // routes to a cluster without them fail.
 func (c *conn) holdListeners(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
-	complete := containsAll(out[eds].names, c.desired[eds].names)
+	// The usual case, an Envoy subscribed to every endpoint set, is decided without a scan.
+	complete := out[eds].version == c.desired[eds].version || containsAll(out[eds], c.desired[eds])
 	acked := c.acked[eds].Version == out[eds].version
 	switch {
-	case len(c.desired[eds].names) == 0 || complete && acked:
+	case len(c.desired[eds].entries) == 0 || complete && acked:
 		c.staged = false
 	case c.staged && now.Sub(c.stagedAt) > stageTimeout:
 		c.staged = false // the client will not ask for some endpoints; do not hold everything else for it
@@ -76,8 +77,8 @@ func (c *conn) holdListeners(out *[numTypes]typeSet, now time.Time, stageTimeout
 func routeClusters(sets ...typeSet) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range sets {
-		for _, item := range s.items {
-			for _, c := range translate.RouteClusters(item.(*routev3.RouteConfiguration)) {
+		for _, e := range s.entries {
+			for _, c := range translate.RouteClusters(e.item.(*routev3.RouteConfiguration)) {
 				out[c] = true
 			}
 		}
@@ -87,57 +88,42 @@ func routeClusters(sets ...typeSet) map[string]bool {
 
 // retain adds to cur the resources of prev that cur lacks but routes still use.
 func retain(cur, prev typeSet, inUse func() map[string]bool) typeSet {
-	gone := missing(cur.names, prev.names)
+	gone := missing(cur, prev)
 	if len(gone) == 0 {
 		return cur // nothing was removed: the usual case, decided without allocating
 	}
 	used := inUse()
-	var kept typeSet
-	for _, i := range gone {
-		if used[prev.names[i]] {
-			kept.add(prev, i)
+	var kept []*resource
+	for _, e := range gone {
+		if used[e.name] {
+			kept = append(kept, e)
 		}
 	}
-	return cur.merge(kept) // both sorted, names disjoint: no re-sorting, no re-marshalling
+	return cur.merge(setOf(kept, cur.changedAt)) // both sorted, names disjoint: no re-sorting, no re-marshalling
 }
 
-// missing returns the indexes of the names in want that have is lacks; both are sorted.
-func missing(have, want []string) []int {
-	var out []int
+// missing returns the entries of want that have lacks (by name); both are sorted.
+func missing(have, want typeSet) []*resource {
+	var out []*resource
 	i := 0
-	for j, w := range want {
-		for i < len(have) && have[i] < w {
+	for _, w := range want.entries {
+		for i < len(have.entries) && have.entries[i].name < w.name {
 			i++
 		}
-		if i == len(have) || have[i] != w {
-			out = append(out, j)
+		if i == len(have.entries) || have.entries[i].name != w.name {
+			out = append(out, w)
 		}
 	}
 	return out
 }
 
-func containsAll(have, want []string) bool { return len(missing(have, want)) == 0 }
+func containsAll(have, want typeSet) bool { return len(missing(have, want)) == 0 }
 
 // warmUp is make-before-break for gRPC clients: while routes would lead to clusters the client has not
 // accepted (with their endpoints) yet, it keeps the routes it has and adds a route that matches nothing
 // but names the new clusters, so that the client prepares them first.
 func (c *conn) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
-	have := map[string]bool{}
-	for _, name := range c.ackedSet[cds].names {
-		have[name] = true
-	}
-	edsClusters := map[string]bool{}
-	for _, name := range c.desired[eds].names {
-		edsClusters[name] = true
-	}
-	accepted := map[string]bool{}
-	for _, name := range c.ackedSet[eds].names {
-		accepted[name] = true
-	}
-	offered := map[string]bool{}
-	for _, name := range c.desired[cds].names {
-		offered[name] = true
-	}
+	have, edsClusters, accepted, offered := c.ackedSet[cds].nameSet(), c.desired[eds].nameSet(), c.ackedSet[eds].nameSet(), c.desired[cds].nameSet()
 	// A cluster the translation left out (it failed validation) will never be sent: routes to it
 	// fail either way, and waiting for it would hold every route change for the stage timeout.
 	ready := func(cluster string) bool {
@@ -145,14 +131,14 @@ func (c *conn) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout time.D
 	}
 
 	published := map[string]types.Resource{}
-	for i, name := range c.published[rds].names {
-		published[name] = c.published[rds].items[i]
+	for _, e := range c.published[rds].entries {
+		published[e.name] = e.item
 	}
 	var names []string
 	var items []types.Resource
 	warming := false
-	for i, name := range out[rds].names {
-		rc := out[rds].items[i].(*routev3.RouteConfiguration)
+	for _, e := range out[rds].entries {
+		name, rc := e.name, e.item.(*routev3.RouteConfiguration)
 		old, ok := published[name]
 		var missing []string
 		for _, c := range translate.RouteClusters(rc) {

@@ -123,7 +123,7 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryRes
 			continue
 		}
 		set := c.published[t]
-		send := set
+		send := set.entries
 		if partial[t] && c.holdsSet[t].version != "" {
 			// An EDS or RDS response need only carry what changed: the client keeps the rest. An
 			// endpoint change to one service sends one assignment, not thousands.
@@ -131,9 +131,9 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryRes
 		}
 		*nonce++
 		resp := &discoveryv3.DiscoveryResponse{VersionInfo: set.version, TypeUrl: typeURLs[t], Nonce: strconv.FormatInt(*nonce, 10),
-			Resources: make([]*anypb.Any, len(send.raw))}
-		for i, raw := range send.raw {
-			resp.Resources[i] = &anypb.Any{TypeUrl: typeURLs[t], Value: raw}
+			Resources: make([]*anypb.Any, len(send))}
+		for i, e := range send {
+			resp.Resources[i] = &anypb.Any{TypeUrl: typeURLs[t], Value: e.raw}
 		}
 		c.sent[t] = exchange{Version: set.version, Nonce: resp.Nonce, At: now}
 		c.inflight[t], c.holds[t], c.holdsSet[t] = true, set.version, set

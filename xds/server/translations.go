@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/minipilot/minipilot/model"
@@ -28,8 +29,9 @@ type translationCache struct {
 	snap     *model.Snapshot
 	warnings *warningLog
 
-	mu      sync.Mutex
-	entries map[string]*cacheEntry
+	mu       sync.Mutex
+	entries  map[string]*cacheEntry
+	combined map[combinedKey]*translation
 	// prev is the cache of the snapshot change was measured from; dropped (set nil) once the push
 	// has moved every stream, so that two generations are not kept alive.
 	prev   *translationCache
@@ -44,7 +46,7 @@ type cacheEntry struct {
 }
 
 func newTranslationCache(snap *model.Snapshot, warnings *warningLog, prev *translationCache, change model.Change) *translationCache {
-	c := &translationCache{snap: snap, warnings: warnings, entries: map[string]*cacheEntry{}, change: change}
+	c := &translationCache{snap: snap, warnings: warnings, entries: map[string]*cacheEntry{}, combined: map[combinedKey]*translation{}, change: change}
 	if prev != nil && change.EndpointsOnly() && prev.snap.Generation < snap.Generation {
 		c.prev = prev
 	}
@@ -60,9 +62,26 @@ func (c *translationCache) release() {
 	c.mu.Unlock()
 }
 
-// get returns the translation of the snapshot for a proxy. An error is a translator panic: the
-// caller keeps the proxy's last config rather than die of one bad input.
-func (c *translationCache) get(proxy *model.Proxy, listeners []string) (*translation, error) {
+// get returns the translation of the snapshot for a proxy: its view's outbound side with its own
+// inbound side. prevInbound is the proxy's inbound side from the snapshot before, reused when this
+// change cannot have changed it. An error is a translator panic: the caller keeps the proxy's last
+// config rather than die of one bad input.
+func (c *translationCache) get(proxy *model.Proxy, listeners []string, prevInbound *inboundSide) (*translation, *inboundSide, error) {
+	out, err := c.outboundFor(proxy, listeners)
+	if err != nil {
+		return nil, nil, err
+	}
+	in := prevInbound
+	if !c.inboundUnchanged(proxy, prevInbound) {
+		if in, err = c.inbound(proxy); err != nil {
+			return nil, nil, err
+		}
+	}
+	return c.combine(out, in), in, nil
+}
+
+// outboundFor returns the translation of the proxy's view, made once per view.
+func (c *translationCache) outboundFor(proxy *model.Proxy, listeners []string) (*translation, error) {
 	key := translate.ViewKey(c.snap, proxy, listeners)
 	c.mu.Lock()
 	e, ok := c.entries[key]
@@ -80,10 +99,7 @@ func (c *translationCache) get(proxy *model.Proxy, listeners []string) (*transla
 		}
 		e.tr, e.err = c.outbound(proxy, listeners)
 	})
-	if e.err != nil {
-		return nil, e.err
-	}
-	return c.withInbound(e.tr, proxy)
+	return e.tr, e.err
 }
 
 // done returns the translation of a view if this cache has made it; nil otherwise.
@@ -123,7 +139,7 @@ func (c *translationCache) patchEndpoints(base *translation, proxy *model.Proxy)
 		return nil, err
 	}
 	tr := &translation{sets: base.sets, plan: base.plan}
-	tr.sets[eds] = base.sets[eds].patch(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt))
+	tr.sets[eds] = base.sets[eds].patch(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt, false))
 	// The rebuilt sets' warnings replace the ones of the same sets.
 	rebuilt := map[string]bool{}
 	for _, cla := range res.Endpoints {
@@ -142,24 +158,69 @@ func (c *translationCache) patchEndpoints(base *translation, proxy *model.Proxy)
 	return tr, nil
 }
 
-// withInbound completes a shared outbound translation with the proxy's own inbound side, which
-// depends on its IP and so is translated per proxy (it is a few resources, none for most).
-func (c *translationCache) withInbound(tr *translation, proxy *model.Proxy) (*translation, error) {
-	var in *translate.Resources
-	if err := recovered(func() { in = translate.Inbound(c.snap, proxy) }); err != nil {
+// inboundSide is a sidecar's own inbound resources: they depend on its IP (the endpoints there),
+// so they are translated per proxy; a few resources, the same for most proxies.
+type inboundSide struct {
+	generation uint64 // the snapshot they were translated from
+	sets       [numTypes]typeSet
+	warnings   []string
+	key        string // the sets' versions: equal keys, equal content
+}
+
+func (in *inboundSide) empty() bool { return in == nil || in.key == "" }
+
+// inboundUnchanged says whether a proxy's inbound side from the previous snapshot still holds: the
+// change touched only endpoints, and none at the proxy's address.
+func (c *translationCache) inboundUnchanged(proxy *model.Proxy, prev *inboundSide) bool {
+	c.mu.Lock()
+	base := c.prev
+	c.mu.Unlock()
+	return prev != nil && base != nil && prev.generation == base.snap.Generation && !c.change.Addresses[proxy.IPAddress]
+}
+
+func (c *translationCache) inbound(proxy *model.Proxy) (*inboundSide, error) {
+	var res *translate.Resources
+	if err := recovered(func() { res = translate.Inbound(c.snap, proxy) }); err != nil {
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
 		return nil, err
 	}
-	if len(in.Clusters) == 0 && len(in.Listeners) == 0 && len(in.Warnings) == 0 {
-		return tr, nil
+	in := &inboundSide{generation: c.snap.Generation, warnings: res.Warnings}
+	if len(res.Clusters) == 0 && len(res.Listeners) == 0 && len(res.Warnings) == 0 {
+		return in, nil
 	}
-	c.noteWarnings(in.Details)
-	inSets := desiredSets(in, c.snap.ChangedAt)
-	out := &translation{warnings: append(slices.Clone(tr.warnings), in.Warnings...), plan: tr.plan}
+	c.noteWarnings(res.Details)
+	in.sets = desiredSets(res, c.snap.ChangedAt)
 	for t := range numTypes {
-		out.sets[t] = tr.sets[t].merge(inSets[t])
+		in.key += in.sets[t].version + "|"
 	}
-	return out, nil
+	in.key += strings.Join(res.Warnings, "\n")
+	return in, nil
+}
+
+// combine completes a view's outbound translation with a proxy's inbound side. Combinations are
+// interned: the replicas of a workload, whose inbound sides are equal, share one, so no stream holds
+// a copy of its view's sets of its own.
+func (c *translationCache) combine(out *translation, in *inboundSide) *translation {
+	if in.empty() {
+		return out
+	}
+	key := combinedKey{out: out, inbound: in.key}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tr, ok := c.combined[key]; ok {
+		return tr
+	}
+	tr := &translation{warnings: append(slices.Clone(out.warnings), in.warnings...), plan: out.plan}
+	for t := range numTypes {
+		tr.sets[t] = out.sets[t].merge(in.sets[t])
+	}
+	c.combined[key] = tr
+	return tr
+}
+
+type combinedKey struct {
+	out     *translation
+	inbound string
 }
 
 func (c *translationCache) noteWarnings(details []translate.Warning) {

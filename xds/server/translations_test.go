@@ -22,7 +22,7 @@ func TestSharedTranslationWithInboundIsComplete(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := cache.get(proxy, nil)
+		got, _, err := cache.get(proxy, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,9 @@ package server
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
+	"strconv"
 	"time"
 
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
@@ -35,47 +37,94 @@ func typeIndex(url string) (int, bool) {
 	return 0, false
 }
 
-// typeSet is one type's resources for one node, with a version that is a hash of their content, so
-// that an unchanged set never causes a push.
+// resource is one translated resource, immutable and shared by every set (of every view and
+// stream) that holds it.
+type resource struct {
+	name string
+	// hash is the resource's version: a hash of its deterministic wire bytes.
+	hash string
+	// raw holds the wire bytes, marshalled once for the hash and sent as they are: a push marshals
+	// nothing per stream.
+	raw []byte
+	// item is the resource itself, kept for route configs only (make-before-break reads them); the
+	// others are decoded from raw on the rare occasions they are read (the config dump).
+	item types.Resource
+	// digest is the resource's share of its set's version.
+	digest uint64
+}
+
+// typeSet is one type's resources for a view or a stream, sorted by name, with a version that is a
+// hash of their content, so that an unchanged set never causes a push. The version is a sum of the
+// resources' digests: order-independent, so that replacing a few resources (an endpoint change)
+// or adding a stream's inbound side updates it without hashing the whole set again.
 type typeSet struct {
 	version string
-	names   []string // sorted
-	items   []types.Resource
-	hashes  []string
-	// raw holds each resource's deterministic wire bytes, marshalled once for its hash and sent as
-	// they are: every node offered the set shares them, so a push marshals nothing per node.
-	raw [][]byte
+	sum     uint64
+	entries []*resource // sorted by name
 	// changedAt is when the model change this set reflects was seen, for the convergence metric.
 	changedAt time.Time
 }
 
-// newTypeSet hashes resources that are already sorted by name.
-func newTypeSet(names []string, items []types.Resource, changedAt time.Time) typeSet {
-	hashes := make([]string, len(items))
-	raw := make([][]byte, len(items))
-	marshal := proto.MarshalOptions{Deterministic: true}
-	for i, item := range items {
-		b, err := marshal.Marshal(item)
-		if err != nil {
-			panic("server: a translated resource does not marshal: " + err.Error())
-		}
-		sum := sha256.Sum256(b)
-		hashes[i], raw[i] = hex.EncodeToString(sum[:8]), b
+// newResource marshals and hashes one resource.
+func newResource(name string, item types.Resource, keepItem bool) *resource {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(item)
+	if err != nil {
+		panic("server: a translated resource does not marshal: " + err.Error())
 	}
-	s := typeSet{names: names, items: items, hashes: hashes, raw: raw, changedAt: changedAt}
-	s.version = s.hashVersion()
+	content := sha256.Sum256(b)
+	h := sha256.New()
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write(content[:])
+	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, digest: binary.BigEndian.Uint64(h.Sum(nil))}
+	if keepItem {
+		r.item = item
+	}
+	return r
+}
+
+// newTypeSet hashes resources that are already sorted by name, keeping the items (for the few
+// sets built outside a translation: warm-up route configs, tests).
+func newTypeSet(names []string, items []types.Resource, changedAt time.Time) typeSet {
+	entries := make([]*resource, len(items))
+	for i, item := range items {
+		entries[i] = newResource(names[i], item, true)
+	}
+	return setOf(entries, changedAt)
+}
+
+// setOf makes a set of sorted entries, summing their digests.
+func setOf(entries []*resource, changedAt time.Time) typeSet {
+	s := typeSet{entries: entries, changedAt: changedAt}
+	for _, e := range entries {
+		s.sum += e.digest
+	}
+	s.version = versionOf(s.sum, len(entries))
 	return s
 }
 
-func (s typeSet) hashVersion() string {
-	h := sha256.New()
-	for i, n := range s.names {
-		h.Write([]byte(n))
-		h.Write([]byte{0})
-		h.Write([]byte(s.hashes[i]))
-		h.Write([]byte{0})
+// versionOf names a set's content: the sum of its digests, with the count so that the empty set
+// has a version too ("" means no set).
+func versionOf(sum uint64, n int) string {
+	return strconv.FormatUint(sum, 36) + "-" + strconv.Itoa(n)
+}
+
+// names lists the set's resource names, sorted.
+func (s typeSet) names() []string {
+	out := make([]string, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = e.name
 	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
+	return out
+}
+
+// nameSet returns the set's names as a set.
+func (s typeSet) nameSet() map[string]bool {
+	out := make(map[string]bool, len(s.entries))
+	for _, e := range s.entries {
+		out[e.name] = true
+	}
+	return out
 }
 
 // filter keeps the resources a subscription names; a wildcard subscription keeps all.
@@ -84,91 +133,87 @@ func (s typeSet) filter(sub subscription) typeSet {
 		return s
 	}
 	kept := 0
-	for _, n := range s.names {
-		if sub.names[n] {
+	for _, e := range s.entries {
+		if sub.names[e.name] {
 			kept++
 		}
 	}
-	if kept == len(s.names) {
+	if kept == len(s.entries) {
 		return s // asked for everything there is: share the set, and its version
 	}
-	out := typeSet{changedAt: s.changedAt}
-	for i, n := range s.names {
-		if sub.names[n] {
-			out.add(s, i)
+	out := make([]*resource, 0, kept)
+	for _, e := range s.entries {
+		if sub.names[e.name] {
+			out = append(out, e)
 		}
 	}
-	out.version = out.hashVersion()
-	return out
-}
-
-// add appends entry i of another set.
-func (s *typeSet) add(from typeSet, i int) {
-	s.names = append(s.names, from.names[i])
-	s.items = append(s.items, from.items[i])
-	s.hashes = append(s.hashes, from.hashes[i])
-	s.raw = append(s.raw, from.raw[i])
+	return setOf(out, s.changedAt)
 }
 
 // merge returns the union of two sets whose names do not overlap, sorted, without rehashing their
 // resources.
 func (s typeSet) merge(o typeSet) typeSet {
-	if len(o.names) == 0 {
+	if len(o.entries) == 0 {
 		return s
 	}
-	out := typeSet{changedAt: s.changedAt}
+	out := make([]*resource, 0, len(s.entries)+len(o.entries))
 	i, j := 0, 0
-	for i < len(s.names) || j < len(o.names) {
-		if j == len(o.names) || i < len(s.names) && s.names[i] < o.names[j] {
-			out.add(s, i)
+	for i < len(s.entries) || j < len(o.entries) {
+		if j == len(o.entries) || i < len(s.entries) && s.entries[i].name < o.entries[j].name {
+			out = append(out, s.entries[i])
 			i++
 			continue
 		}
-		out.add(o, j)
+		out = append(out, o.entries[j])
 		j++
 	}
-	out.version = out.hashVersion()
-	return out
+	m := typeSet{entries: out, changedAt: s.changedAt, sum: s.sum + o.sum}
+	m.version = versionOf(m.sum, len(out))
+	return m
 }
 
-// patch returns the set with some of its resources replaced (or added): the others keep their
-// hashes and wire bytes, so that only what changed is marshalled. fresh is sorted by name.
+// patch returns the set with some of its resources replaced (or added): the others are shared as
+// they are, and the version is updated by the difference alone. fresh is sorted by name.
 func (s typeSet) patch(fresh typeSet) typeSet {
-	if len(fresh.names) == 0 {
+	if len(fresh.entries) == 0 {
 		return s
 	}
-	out := typeSet{changedAt: fresh.changedAt}
+	out := make([]*resource, 0, len(s.entries)+len(fresh.entries))
+	sum := s.sum
 	i, j := 0, 0
-	for i < len(s.names) || j < len(fresh.names) {
+	for i < len(s.entries) || j < len(fresh.entries) {
 		switch {
-		case j == len(fresh.names) || i < len(s.names) && s.names[i] < fresh.names[j]:
-			out.add(s, i)
+		case j == len(fresh.entries) || i < len(s.entries) && s.entries[i].name < fresh.entries[j].name:
+			out = append(out, s.entries[i])
 			i++
-		case i < len(s.names) && s.names[i] == fresh.names[j]:
-			out.add(fresh, j)
+		case i < len(s.entries) && s.entries[i].name == fresh.entries[j].name:
+			sum += fresh.entries[j].digest - s.entries[i].digest
+			out = append(out, fresh.entries[j])
 			i, j = i+1, j+1
 		default:
-			out.add(fresh, j)
+			sum += fresh.entries[j].digest
+			out = append(out, fresh.entries[j])
 			j++
 		}
 	}
-	out.version = out.hashVersion()
-	return out
+	p := typeSet{entries: out, changedAt: fresh.changedAt, sum: sum}
+	p.version = versionOf(sum, len(out))
+	return p
 }
 
 // changedSince lists the entries of s that prev lacks or holds with other content: what a response
 // that updates prev to s must carry (an EDS or RDS response may carry just those).
-func (s typeSet) changedSince(prev typeSet) typeSet {
-	out := typeSet{version: s.version, changedAt: s.changedAt}
+func (s typeSet) changedSince(prev typeSet) []*resource {
+	var out []*resource
 	j := 0
-	for i, name := range s.names {
-		for j < len(prev.names) && prev.names[j] < name {
+	for _, e := range s.entries {
+		for j < len(prev.entries) && prev.entries[j].name < e.name {
 			j++
 		}
-		if j < len(prev.names) && prev.names[j] == name && prev.hashes[j] == s.hashes[i] {
+		if j < len(prev.entries) && prev.entries[j] == e || j < len(prev.entries) && prev.entries[j].name == e.name && prev.entries[j].hash == e.hash {
 			continue
 		}
-		out.add(s, i)
+		out = append(out, e)
 	}
 	return out
 }
@@ -176,49 +221,17 @@ func (s typeSet) changedSince(prev typeSet) typeSet {
 // desiredSets turns a translation into one typeSet per type.
 func desiredSets(r *translate.Resources, changedAt time.Time) [numTypes]typeSet {
 	var out [numTypes]typeSet
-	out[cds] = collect(r.Clusters, func(i int) string { return r.Clusters[i].Name }, changedAt)
-	out[eds] = collect(r.Endpoints, func(i int) string { return r.Endpoints[i].ClusterName }, changedAt)
-	out[lds] = collect(r.Listeners, func(i int) string { return r.Listeners[i].Name }, changedAt)
-	out[rds] = collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt)
+	out[cds] = collect(r.Clusters, func(i int) string { return r.Clusters[i].Name }, changedAt, false)
+	out[eds] = collect(r.Endpoints, func(i int) string { return r.Endpoints[i].ClusterName }, changedAt, false)
+	out[lds] = collect(r.Listeners, func(i int) string { return r.Listeners[i].Name }, changedAt, false)
+	out[rds] = collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt, true)
 	return out
 }
 
-func collect[T types.Resource](items []T, name func(int) string, changedAt time.Time) typeSet {
-	names := make([]string, len(items))
-	res := make([]types.Resource, len(items))
+func collect[T types.Resource](items []T, name func(int) string, changedAt time.Time, keepItems bool) typeSet {
+	entries := make([]*resource, len(items))
 	for i, item := range items {
-		names[i], res[i] = name(i), item
+		entries[i] = newResource(name(i), item, keepItems)
 	}
-	return newTypeSet(names, res, changedAt)
-}
-
-// subscription is what a client asked for of one type.
-type subscription struct {
-	requested bool // the client has asked for this type at all
-	wildcard  bool
-	names     map[string]bool
-}
-
-func newSubscription(names []string) subscription {
-	sub := subscription{requested: true, wildcard: len(names) == 0, names: map[string]bool{}}
-	for _, n := range names {
-		if n == "*" {
-			sub.wildcard = true
-			continue
-		}
-		sub.names[n] = true
-	}
-	return sub
-}
-
-func (s subscription) sameAs(o subscription) bool {
-	if s.requested != o.requested || s.wildcard != o.wildcard || len(s.names) != len(o.names) {
-		return false
-	}
-	for n := range s.names {
-		if !o.names[n] {
-			return false
-		}
-	}
-	return true
+	return setOf(entries, changedAt)
 }
