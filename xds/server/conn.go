@@ -33,7 +33,7 @@ type conn struct {
 	generation uint64
 	desired    [numTypes]typeSet // the full translation, before filtering
 	warnings   []string
-	inbound    *inboundSide // the proxy's own inbound side, reused while its address's endpoints stay
+	inbound    *inboundSide      // the proxy's own inbound side, reused while its address's endpoints stay
 	published  [numTypes]typeSet // what the stream is to be sent; a zero set (version "") is "nothing yet"
 	recent     [numTypes][]typeSet
 

@@ -109,15 +109,6 @@ func versionOf(sum uint64, n int) string {
 	return strconv.FormatUint(sum, 36) + "-" + strconv.Itoa(n)
 }
 
-// names lists the set's resource names, sorted.
-func (s typeSet) names() []string {
-	out := make([]string, len(s.entries))
-	for i, e := range s.entries {
-		out[i] = e.name
-	}
-	return out
-}
-
 // nameSet returns the set's names as a set.
 func (s typeSet) nameSet() map[string]bool {
 	out := make(map[string]bool, len(s.entries))
