@@ -10,6 +10,11 @@ type Metrics struct {
 	convergence *prometheus.HistogramVec
 	pushTime    prometheus.Histogram
 	refused     *prometheus.CounterVec
+	// sentBytes and sentResources say what pushes cost on the wire, by type.
+	sentBytes     *prometheus.CounterVec
+	sentResources *prometheus.CounterVec
+	// translated counts the views translated, from scratch or by patching their endpoint sets.
+	translated *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them with reg (none when reg is nil).
@@ -37,9 +42,19 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "minipilot_xds_refused_streams_total", Help: "xDS streams refused, by reason (delta, draining, node).",
 		}, []string{"reason"}),
+		sentBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minipilot_xds_sent_bytes_total", Help: "Resource bytes sent in xDS responses, by type.",
+		}, []string{"type"}),
+		sentResources: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minipilot_xds_sent_resources_total", Help: "Resources sent in xDS responses, by type.",
+		}, []string{"type"}),
+		translated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minipilot_xds_view_translations_total",
+			Help: "Translations of a view (proxies that read the same inputs), by how: full, or endpoints (only the changed endpoint sets rebuilt).",
+		}, []string{"how"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused)
+		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused, m.sentBytes, m.sentResources, m.translated)
 	}
 	return m
 }

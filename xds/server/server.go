@@ -20,6 +20,7 @@ import (
 	listenerservice "github.com/envoyproxy/go-control-plane/envoy/service/listener/v3"
 	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
 	"go.uber.org/zap"
+	"golang.org/x/sync/semaphore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -48,6 +49,9 @@ type Options struct {
 	Report func(translate.Warning)
 }
 
+// sendBudget is how many response bytes may be in flight at once, across all streams.
+const sendBudget = 128 << 20
+
 // Server serves xDS from the model in a store.
 type Server struct {
 	opts  Options
@@ -65,6 +69,8 @@ type Server struct {
 	conns   map[int64]*conn
 	perNode map[string]int // open streams by node ID, for the connected-proxies gauge
 	nextID  int64
+	// sending bounds the response bytes being marshalled and written at once (stream.go).
+	sending *semaphore.Weighted
 	// draining closes when shutdown begins: no new streams, readiness off.
 	draining  chan struct{}
 	drainOnce sync.Once
@@ -96,6 +102,7 @@ func New(store *model.Store, opts Options) *Server {
 		conns:    map[int64]*conn{},
 		perNode:  map[string]int{},
 		draining: make(chan struct{}),
+		sending:  semaphore.NewWeighted(sendBudget),
 	}
 }
 
@@ -168,7 +175,7 @@ func (s *Server) push(endpointsOnly bool) {
 // publish moves every stream to a snapshot: each view is translated (or, for an endpoint-only
 // change, patched) once, and each stream's loop is woken to send what changed.
 func (s *Server) publish(snap *model.Snapshot, change model.Change, start time.Time) {
-	cache := newTranslationCache(snap, s.warnings, s.translations.Load(), change)
+	cache := newTranslationCache(snap, s.warnings, s.opts.Metrics, s.translations.Load(), change)
 	s.translations.Store(cache)
 	s.snapshot.Store(snap)
 	conns := s.connList()
@@ -211,7 +218,7 @@ func (s *Server) translationsOf(snap *model.Snapshot) *translationCache {
 	if cur := s.translations.Load(); cur != nil && cur.generation() == snap.Generation {
 		return cur
 	}
-	return newTranslationCache(snap, s.warnings, nil, model.Change{})
+	return newTranslationCache(snap, s.warnings, s.opts.Metrics, nil, model.Change{})
 }
 
 // connList returns the open streams, oldest first.

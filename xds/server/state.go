@@ -34,34 +34,49 @@ func (c *conn) next(now time.Time, stageTimeout time.Duration) [numTypes]typeSet
 	for t := range numTypes {
 		out[t] = c.desired[t].filter(c.subs[t])
 	}
+	c.keepRefused(&out)
 	if c.aggregated && c.proxy.Proxyless {
 		c.warmUp(&out, now, stageTimeout)
 	}
 	// What is kept is what the client holds (its accepted sets), not what it was offered: a refused
 	// set must not come back through the back door of make-before-break.
-	inUse := sync.OnceValue(func() map[string]bool { return routeClusters(out[rds], c.ackedSet[rds]) })
+	inUse := sync.OnceValue(func() map[string]bool {
+		return usedClusters(out[rds], c.ackedSet[rds], out[lds], c.ackedSet[lds])
+	})
 	out[cds] = retain(out[cds], c.ackedSet[cds], inUse)
 	out[eds] = retain(out[eds], c.ackedSet[eds], inUse)
 	if c.aggregated && !c.proxy.Proxyless {
 		c.holdListeners(&out, now, stageTimeout)
 	}
+	c.keepRefused(&out)
+	return out
+}
+
+// keepRefused puts back the accepted set of each type whose next set is one the client refused: it
+// keeps what it has until the input changes.
+func (c *conn) keepRefused(out *[numTypes]typeSet) {
 	for t := range numTypes {
 		if c.nack[t].Version != "" && out[t].version == c.nack[t].Version {
-			out[t] = c.ackedSet[t] // refused: the client keeps what it has until the input changes
+			out[t] = c.ackedSet[t]
 		}
 	}
-	return out
 }
 
 // holdListeners keeps an Envoy's LDS and RDS back until it has asked for, and accepted, the
 // endpoints of every EDS cluster: Envoy asks for the endpoints of the clusters it learns of, and
 // routes to a cluster without them fail.
 func (c *conn) holdListeners(out *[numTypes]typeSet, now time.Time, stageTimeout time.Duration) {
+	// Wait only for the endpoints of clusters the client is sent: one that refused its clusters will
+	// not ask for the new ones' endpoints, and must not have its routes held on every push for it.
+	want := c.desired[eds]
+	if out[cds].version != c.desired[cds].version {
+		want = want.filter(subscription{names: out[cds].nameSet()})
+	}
 	// The usual case, an Envoy subscribed to every endpoint set, is decided without a scan.
-	complete := out[eds].version == c.desired[eds].version || containsAll(out[eds], c.desired[eds])
+	complete := out[eds].version == want.version || containsAll(out[eds], want)
 	acked := c.acked[eds].Version == out[eds].version
 	switch {
-	case len(c.desired[eds].entries) == 0 || complete && acked:
+	case len(want.entries) == 0 || complete && acked:
 		c.staged = false
 	case c.staged && now.Sub(c.stagedAt) > stageTimeout:
 		c.staged = false // the client will not ask for some endpoints; do not hold everything else for it
@@ -73,12 +88,13 @@ func (c *conn) holdListeners(out *[numTypes]typeSet, now time.Time, stageTimeout
 	}
 }
 
-// routeClusters lists the clusters that the route configs of some sets lead to.
-func routeClusters(sets ...typeSet) map[string]bool {
+// usedClusters lists the clusters that the route configs and listeners (tcp_proxy) of some sets
+// send traffic to.
+func usedClusters(sets ...typeSet) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range sets {
 		for _, e := range s.entries {
-			for _, c := range translate.RouteClusters(e.item.(*routev3.RouteConfiguration)) {
+			for _, c := range e.uses {
 				out[c] = true
 			}
 		}
@@ -141,7 +157,7 @@ func (c *conn) warmUp(out *[numTypes]typeSet, now time.Time, stageTimeout time.D
 		name, rc := e.name, e.item.(*routev3.RouteConfiguration)
 		old, ok := published[name]
 		var missing []string
-		for _, c := range translate.RouteClusters(rc) {
+		for _, c := range e.uses {
 			if !ready(c) {
 				missing = append(missing, c)
 			}

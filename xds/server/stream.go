@@ -99,12 +99,35 @@ func (s *Server) flush(c *conn, stream sotwStream, nonce *int64) error {
 		return nil
 	}
 	for _, resp := range s.dueResponses(c, nonce) {
-		if err := stream.Send(resp); err != nil {
+		if err := s.send(stream, resp); err != nil {
 			return err
 		}
-		s.opts.Metrics.pushes.WithLabelValues(typeShort[typeOf(resp.TypeUrl)]).Inc()
 	}
 	return nil
+}
+
+// send sends one response within the server's budget of response bytes in flight: gRPC marshals
+// each response into a buffer of its own, so 2,000 proxies reconnecting at once, each sent
+// megabytes of clusters, would otherwise hold gigabytes at the same moment. Streams wait their turn
+// rather than being refused.
+func (s *Server) send(stream sotwStream, resp *discoveryv3.DiscoveryResponse) error {
+	size := int64(0)
+	for _, r := range resp.Resources {
+		size += int64(len(r.Value))
+	}
+	weight := min(size, sendBudget)
+	if err := s.sending.Acquire(stream.Context(), weight); err != nil {
+		return err
+	}
+	err := stream.Send(resp)
+	s.sending.Release(weight)
+	if err == nil {
+		t := typeOf(resp.TypeUrl)
+		s.opts.Metrics.pushes.WithLabelValues(typeShort[t]).Inc()
+		s.opts.Metrics.sentBytes.WithLabelValues(typeShort[t]).Add(float64(size))
+		s.opts.Metrics.sentResources.WithLabelValues(typeShort[t]).Add(float64(len(resp.Resources)))
+	}
+	return err
 }
 
 // partial marks the types whose State-of-the-World responses may carry only the resources that

@@ -28,6 +28,7 @@ type translation struct {
 type translationCache struct {
 	snap     *model.Snapshot
 	warnings *warningLog
+	metrics  *Metrics
 
 	mu       sync.Mutex
 	entries  map[string]*cacheEntry
@@ -45,8 +46,8 @@ type cacheEntry struct {
 	err   error
 }
 
-func newTranslationCache(snap *model.Snapshot, warnings *warningLog, prev *translationCache, change model.Change) *translationCache {
-	c := &translationCache{snap: snap, warnings: warnings, entries: map[string]*cacheEntry{}, combined: map[combinedKey]*translation{}, change: change}
+func newTranslationCache(snap *model.Snapshot, warnings *warningLog, metrics *Metrics, prev *translationCache, change model.Change) *translationCache {
+	c := &translationCache{snap: snap, warnings: warnings, metrics: metrics, entries: map[string]*cacheEntry{}, combined: map[combinedKey]*translation{}, change: change}
 	if prev != nil && change.EndpointsOnly() && prev.snap.Generation < snap.Generation {
 		c.prev = prev
 	}
@@ -94,9 +95,11 @@ func (c *translationCache) outboundFor(proxy *model.Proxy, listeners []string) (
 	e.once.Do(func() {
 		defer close(e.ready)
 		if base := prev.done(key); base != nil {
+			c.metrics.translated.WithLabelValues("endpoints").Inc()
 			e.tr, e.err = c.patchEndpoints(base, proxy)
 			return
 		}
+		c.metrics.translated.WithLabelValues("full").Inc()
 		e.tr, e.err = c.outbound(proxy, listeners)
 	})
 	return e.tr, e.err

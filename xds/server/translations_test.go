@@ -16,7 +16,7 @@ import (
 func TestSharedTranslationWithInboundIsComplete(t *testing.T) {
 	part := modeltest.Mesh(20, 2)
 	snap := model.NewSnapshot("cluster.local", 1, time.Time{}, part)
-	cache := newTranslationCache(snap, newWarningLog(zap.NewNop(), nil), nil, model.Change{})
+	cache := newTranslationCache(snap, newWarningLog(zap.NewNop(), nil), NewMetrics(nil), nil, model.Change{})
 	for _, ip := range []string{part.Endpoints[0].Address, "10.200.0.9"} { // one with an inbound side, one without
 		proxy, err := model.ParseNodeID("sidecar~" + ip + "~w.ns-0~ns-0.svc.cluster.local")
 		if err != nil {

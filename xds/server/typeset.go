@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/protobuf/proto"
@@ -51,6 +53,8 @@ type resource struct {
 	item types.Resource
 	// digest is the resource's share of its set's version.
 	digest uint64
+	// uses lists the clusters a route config or listener sends traffic to, for make-before-break.
+	uses []string
 }
 
 // typeSet is one type's resources for a view or a stream, sorted by name, with a version that is a
@@ -79,6 +83,12 @@ func newResource(name string, item types.Resource, keepItem bool) *resource {
 	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, digest: binary.BigEndian.Uint64(h.Sum(nil))}
 	if keepItem {
 		r.item = item
+	}
+	switch m := item.(type) {
+	case *routev3.RouteConfiguration:
+		r.uses = translate.RouteClusters(m)
+	case *listenerv3.Listener:
+		r.uses = translate.ListenerClusters(m)
 	}
 	return r
 }

@@ -5,8 +5,12 @@ import (
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
+	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/minipilot/minipilot/model"
 )
@@ -50,5 +54,65 @@ func TestWarmUpDoesNotWaitForAClusterNeverSent(t *testing.T) {
 	out = c.next(time.Time{}, time.Minute)
 	if !c.staged || out[rds].version == c.desired[rds].version {
 		t.Fatalf("the route to the new cluster b went out before the client had b")
+	}
+}
+
+func tcpListenerTo(cluster string) typeSet {
+	tp, err := anypb.New(&tcpproxyv3.TcpProxy{StatPrefix: cluster, ClusterSpecifier: &tcpproxyv3.TcpProxy_Cluster{Cluster: cluster}})
+	if err != nil {
+		panic(err)
+	}
+	l := &listenerv3.Listener{Name: "0.0.0.0_3306", FilterChains: []*listenerv3.FilterChain{{Filters: []*listenerv3.Filter{{
+		Name: "envoy.filters.network.tcp_proxy", ConfigType: &listenerv3.Filter_TypedConfig{TypedConfig: tp}}}}}}
+	return newTypeSet([]string{l.Name}, []types.Resource{l}, time.Time{})
+}
+
+// Make-before-break covers TCP too: a cluster that an accepted listener's tcp_proxy still sends
+// connections to stays until the proxy has taken listeners that no longer use it.
+func TestClusterOfATCPListenerStaysUntilTheListenerMoves(t *testing.T) {
+	c := newConn(1, &model.Proxy{ID: "envoy"}, true, time.Time{})
+	for typ := range numTypes {
+		c.subs[typ] = newSubscription(nil)
+	}
+	c.generation = 1
+	c.ackedSet[cds], c.ackedSet[lds] = clustersSet("mysql-a"), tcpListenerTo("mysql-a")
+	c.desired[cds], c.desired[lds] = clustersSet("mysql-b"), tcpListenerTo("mysql-b")
+
+	out := c.next(time.Time{}, time.Minute)
+	if got := out[cds].nameSet(); !got["mysql-a"] || !got["mysql-b"] {
+		t.Fatalf("clusters %v: mysql-a must stay while the accepted listener sends to it", got)
+	}
+	c.ackedSet[lds] = tcpListenerTo("mysql-b")
+	if got := c.next(time.Time{}, time.Minute)[cds].nameSet(); got["mysql-a"] {
+		t.Fatalf("clusters %v: mysql-a must go once the listener has moved", got)
+	}
+}
+
+func endpointSets(names ...string) typeSet {
+	items := make([]types.Resource, len(names))
+	for i, n := range names {
+		items[i] = &endpointv3.ClusterLoadAssignment{ClusterName: n}
+	}
+	return newTypeSet(names, items, time.Time{})
+}
+
+// An Envoy that refused its new clusters will not ask for their endpoints: its listeners and routes
+// must not be held for the stage timeout on every push because of them.
+func TestRefusedClustersDoNotHoldListeners(t *testing.T) {
+	c := newConn(1, &model.Proxy{ID: "envoy"}, true, time.Time{})
+	for typ := range numTypes {
+		c.subs[typ] = newSubscription(nil)
+	}
+	c.subs[eds] = newSubscription([]string{"a"}) // it asks for what it has: a
+	c.generation = 1
+	c.ackedSet[cds], c.ackedSet[eds] = clustersSet("a"), endpointSets("a")
+	c.acked[eds].Version = c.ackedSet[eds].version
+	c.desired[cds], c.desired[eds] = clustersSet("a", "b"), endpointSets("a", "b")
+	c.desired[lds] = tcpListenerTo("a")
+	c.nack[cds].Version = c.desired[cds].version // it refused {a, b}
+
+	out := c.next(time.Time{}, time.Minute)
+	if c.staged || out[lds].version != c.desired[lds].version {
+		t.Fatalf("listeners held (staged %v) for the endpoints of a cluster the client refused", c.staged)
 	}
 }

@@ -1,6 +1,8 @@
 package translate
 
 import (
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
 	"slices"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -47,4 +49,26 @@ func WithWarmupRoute(rc *routev3.RouteConfiguration, clusters []string) *routev3
 		Action: &routev3.Route_Route{Route: &routev3.RouteAction{ClusterSpecifier: &routev3.RouteAction_WeightedClusters{WeightedClusters: wc}}},
 	}}, vh.Routes...)
 	return out
+}
+
+// ListenerClusters lists, sorted, the clusters a listener's tcp_proxy filters send connections to:
+// like the clusters routes lead to, they must stay while a proxy runs the listener.
+func ListenerClusters(l *listenerv3.Listener) []string {
+	var out []string
+	chains := append([]*listenerv3.FilterChain{l.GetDefaultFilterChain()}, l.GetFilterChains()...)
+	for _, fc := range chains {
+		for _, f := range fc.GetFilters() {
+			tp := &tcpproxyv3.TcpProxy{}
+			if f.GetTypedConfig().MessageIs(tp) && f.GetTypedConfig().UnmarshalTo(tp) == nil {
+				if c := tp.GetCluster(); c != "" {
+					out = append(out, c)
+				}
+				for _, w := range tp.GetWeightedClusters().GetClusters() {
+					out = append(out, w.GetName())
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
