@@ -38,13 +38,15 @@ func (c *conn) next(now time.Time, stageTimeout time.Duration) [numTypes]typeSet
 	if c.aggregated && c.proxy.Proxyless {
 		c.warmUp(&out, now, stageTimeout)
 	}
-	// What is kept is what the client holds (its accepted sets), not what it was offered: a refused
-	// set must not come back through the back door of make-before-break.
+	// What is kept is what the client holds or is being sent (after a NACK, what it accepted), not
+	// everything it was offered: a refused set must not come back through the back door of
+	// make-before-break. In use are the clusters of the routes and listeners it runs, is being sent,
+	// or is about to be sent.
 	inUse := sync.OnceValue(func() map[string]bool {
-		return usedClusters(out[rds], c.ackedSet[rds], out[lds], c.ackedSet[lds])
+		return usedClusters(out[rds], c.holdsSet[rds], c.ackedSet[rds], out[lds], c.holdsSet[lds], c.ackedSet[lds])
 	})
-	out[cds] = retain(out[cds], c.ackedSet[cds], inUse)
-	out[eds] = retain(out[eds], c.ackedSet[eds], inUse)
+	out[cds] = retain(out[cds], c.holdsSet[cds], inUse)
+	out[eds] = retain(out[eds], c.holdsSet[eds], inUse)
 	if c.aggregated && !c.proxy.Proxyless {
 		c.holdListeners(&out, now, stageTimeout)
 	}

@@ -76,6 +76,7 @@ func TestClusterOfATCPListenerStaysUntilTheListenerMoves(t *testing.T) {
 	}
 	c.generation = 1
 	c.ackedSet[cds], c.ackedSet[lds] = clustersSet("mysql-a"), tcpListenerTo("mysql-a")
+	c.holdsSet = c.ackedSet
 	c.desired[cds], c.desired[lds] = clustersSet("mysql-b"), tcpListenerTo("mysql-b")
 
 	out := c.next(time.Time{}, time.Minute)
@@ -83,6 +84,7 @@ func TestClusterOfATCPListenerStaysUntilTheListenerMoves(t *testing.T) {
 		t.Fatalf("clusters %v: mysql-a must stay while the accepted listener sends to it", got)
 	}
 	c.ackedSet[lds] = tcpListenerTo("mysql-b")
+	c.holdsSet = c.ackedSet
 	if got := c.next(time.Time{}, time.Minute)[cds].nameSet(); got["mysql-a"] {
 		t.Fatalf("clusters %v: mysql-a must go once the listener has moved", got)
 	}
