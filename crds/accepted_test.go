@@ -95,11 +95,20 @@ var acceptedBySchema = []struct {
   resolution: STATIC
   endpoints:
   - {address: 192.0.2.1, ports: {grpc: 9000}}`},
-	{name: "SIMPLE TLS without certificates", kind: gw, want: "spec.servers[0].tls: SIMPLE mode needs serverCertificate and privateKey", spec: `
+	{name: "bind not an IP address", kind: gw, want: "spec.servers[0].bind: \"localhost\" is not an IP address", spec: `
+  servers:
+  - port: {number: 80, name: http, protocol: HTTP}
+    hosts: ["*"]
+    bind: localhost`},
+	{name: "SIMPLE TLS from credentialName", kind: gw, want: "spec.servers[0].tls.credentialName: credentialName needs an SDS server", spec: `
   servers:
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
-    tls: {mode: SIMPLE}`},
+    tls: {mode: SIMPLE, credentialName: bookinfo-cert}`},
+	{name: "keepalive time not whole milliseconds", kind: dr, want: "spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time: duration 1.0000001s is not a whole number of milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {tcpKeepalive: {time: 1000000100ns}}}`},
 }
 
 // testAcceptedBySchema checks that the API server stores each of acceptedBySchema and that the

@@ -217,6 +217,54 @@ var refused = []struct {
   host: reviews
   trafficPolicy:
     connectionPool: {tcp: {tcpKeepalive: {probes: 128}}}`},
+	{name: "deprecated ring size above Envoy's bound", kind: dr, want: "spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize in body should be less than or equal to 8388608", spec: `
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {consistentHash: {useSourceIp: true, minimumRingSize: 8388609}}`},
+	{name: "connectTimeout zero", kind: dr, want: "spec.trafficPolicy.connectionPool.tcp.connectTimeout: Invalid value: \"string\": must be at least 1ms, in whole milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {connectTimeout: 0s}}`},
+	{name: "connectTimeout not whole milliseconds", kind: dr, want: "spec.trafficPolicy.connectionPool.tcp.connectTimeout: Invalid value: \"string\": must be at least 1ms, in whole milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {connectTimeout: 1500us}}`},
+	{name: "TCP maxConnectionDuration under 1ms", kind: dr, want: "spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration: Invalid value: \"string\": must be at least 1ms, in whole milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {maxConnectionDuration: 999us}}`},
+	{name: "TCP idleTimeout not whole milliseconds", kind: dr, want: "spec.trafficPolicy.connectionPool.tcp.idleTimeout: Invalid value: \"string\": must be under 1ms or in whole milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    connectionPool: {tcp: {idleTimeout: 2.5ms}}`},
+	{name: "HTTP idleTimeout zero", kind: dr, want: "spec.trafficPolicy.connectionPool.http.idleTimeout: Invalid value: \"string\": must be at least 1ms, in whole milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    connectionPool: {http: {idleTimeout: "0"}}`},
+	{name: "outlier interval zero", kind: dr, want: "spec.trafficPolicy.outlierDetection.interval: Invalid value: \"string\": must be at least 1ms, in whole milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    outlierDetection: {interval: 0s}`},
+	{name: "port level baseEjectionTime zero", kind: dr, want: "spec.trafficPolicy.portLevelSettings[0].outlierDetection.baseEjectionTime: Invalid value: \"string\": must be at least 1ms, in whole milliseconds", spec: `
+  host: reviews
+  trafficPolicy:
+    portLevelSettings:
+    - port: {number: 9080}
+      outlierDetection: {baseEjectionTime: 0ms}`},
+	{name: "subset baseEjectionTime not whole milliseconds", kind: dr, want: "spec.subsets[0].trafficPolicy.outlierDetection.baseEjectionTime: Invalid value: \"string\": must be at least 1ms, in whole milliseconds", spec: `
+  host: reviews
+  subsets:
+  - name: v1
+    trafficPolicy:
+      outlierDetection: {baseEjectionTime: 30.0005s}`},
+	{name: "hash header name with a line break", kind: dr, want: "spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName: Invalid value: \"x\\nuser\": spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName in body should match", spec: `
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {consistentHash: {httpHeaderName: "x\nuser"}}`},
+	{name: "hash cookie name with a line break", kind: dr, want: "spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name: Invalid value: \"user\\r\\nx\": spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name in body should match", spec: `
+  host: reviews
+  trafficPolicy:
+    loadBalancer: {consistentHash: {httpCookie: {name: "user\r\nx", ttl: 10s}}}`},
 	{name: "null subset", kind: dr, want: "spec.subsets[0] in body must be of type object", spec: `
   host: reviews
   subsets: [null]`},
@@ -331,6 +379,25 @@ var refused = []struct {
   servers:
   - port: {number: 80, name: http}
     hosts: ["*"]`},
+	{name: "server port zero", kind: gw, want: "spec.servers[0].port.number: Invalid value: 0: spec.servers[0].port.number in body should be greater than or equal to 1", spec: `
+  servers:
+  - port: {number: 0, name: http, protocol: HTTP}
+    hosts: ["*"]`},
+	{name: "SIMPLE TLS without certificates", kind: gw, want: "spec.servers[0].tls: Invalid value: \"object\": SIMPLE and MUTUAL modes need serverCertificate and privateKey", spec: `
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: SIMPLE}`},
+	{name: "MUTUAL TLS without a private key", kind: gw, want: "spec.servers[0].tls: Invalid value: \"object\": SIMPLE and MUTUAL modes need serverCertificate and privateKey", spec: `
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: MUTUAL, serverCertificate: /etc/c.pem, caCertificates: /etc/ca.pem}`},
+	{name: "MUTUAL TLS without a CA", kind: gw, want: "spec.servers[0].tls: Invalid value: \"object\": MUTUAL mode needs caCertificates", spec: `
+  servers:
+  - port: {number: 443, name: https, protocol: HTTPS}
+    hosts: ["*"]
+    tls: {mode: MUTUAL, serverCertificate: /etc/c.pem, privateKey: /etc/k.pem}`},
 	{name: "unknown server TLS mode", kind: gw, want: "spec.servers[0].tls.mode: Unsupported value: \"SOMETIMES\"", spec: `
   servers:
   - port: {number: 443, name: https, protocol: HTTPS}

@@ -117,6 +117,18 @@ var bookinfo = []struct{ kind, name, spec string }{
   - name: v3
     labels: {version: v3}
 `},
+	// At the bounds the schema and Envoy set: durations of 1ms, a TCP idle timeout of 0 (off), the
+	// largest ring, a pseudo-header as the hash key.
+	{"DestinationRule", "ratings", `
+  host: ratings
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {httpHeaderName: ":authority", ringHash: {minimumRingSize: 8388608}}
+    connectionPool:
+      tcp: {connectTimeout: 1ms, maxConnectionDuration: 1.5s, idleTimeout: 0s}
+      http: {idleTimeout: 0.001s}
+    outlierDetection: {consecutive5xxErrors: 1, interval: 1ms, baseEjectionTime: 1ms}
+`},
 	{"ServiceEntry", "external-api", `
   hosts: [api.example.com]
   location: MESH_EXTERNAL
@@ -149,6 +161,13 @@ var bookinfo = []struct{ kind, name, spec string }{
       serverCertificate: /etc/certs/tls.crt
       privateKey: /etc/certs/tls.key
       minProtocolVersion: TLSV1_2
+  - port: {number: 8443, name: https-mutual, protocol: HTTPS}
+    hosts: [partners.example.com]
+    tls:
+      mode: MUTUAL
+      serverCertificate: /etc/certs/tls.crt
+      privateKey: /etc/certs/tls.key
+      caCertificates: /etc/certs/ca.crt
 `},
 }
 

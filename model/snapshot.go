@@ -42,6 +42,8 @@ type Snapshot struct {
 	drByHost   map[string][]hostRule             // exact host → rules, oldest first
 	drWildcard []hostRule                        // rules for wildcard hosts, oldest first
 	drMerges   []DestinationRuleMerge            // the rules as Istio merges them (destinationrule.go)
+	byAddress  map[string][]string               // endpoint address → hostnames with an endpoint there, sorted
+	selectors  selectorIndex                     // what rules select workloads by (selectors.go)
 }
 
 // hostRule is a DestinationRule with its host resolved to an FQDN (or a wildcard).
@@ -123,10 +125,19 @@ func (s *Snapshot) index() {
 		s.Services = append(s.Services, svc)
 	}
 	slices.SortFunc(s.Services, func(a, b *Service) int { return cmp.Compare(a.Hostname, b.Hostname) })
-	for _, ports := range s.endpoints {
+	s.byAddress = map[string][]string{}
+	for host, ports := range s.endpoints {
 		for _, eps := range ports {
 			slices.SortFunc(eps, compareEndpoints)
+			for _, ep := range eps {
+				if hosts := s.byAddress[ep.Address]; len(hosts) == 0 || hosts[len(hosts)-1] != host {
+					s.byAddress[ep.Address] = append(hosts, host)
+				}
+			}
 		}
+	}
+	for _, hosts := range s.byAddress {
+		slices.Sort(hosts) // in place; each host is there once (its ports are visited together)
 	}
 	slices.SortFunc(s.VirtualServices, func(a, b *VirtualService) int { return olderFirst(a.Meta, b.Meta) })
 	slices.SortFunc(s.DestinationRules, func(a, b *DestinationRule) int { return olderFirst(a.Meta, b.Meta) })
@@ -151,6 +162,7 @@ func (s *Snapshot) index() {
 			}
 		}
 	}
+	s.indexSelectors()
 	s.drMerges = MergeDestinationRules(s.DestinationRules, s.ResolveHost)
 	for _, m := range s.drMerges {
 		dr := m.Into
@@ -175,6 +187,10 @@ func (s *Snapshot) Service(hostname string) *Service { return s.byHost[hostname]
 func (s *Snapshot) Endpoints(hostname string, port Port) []*Endpoint {
 	return s.endpoints[hostname][port.Name]
 }
+
+// HostsWithEndpointAt lists, sorted, the services that have an endpoint at an address: what a
+// sidecar at that address serves. It spares the inbound side a scan of the whole mesh per proxy.
+func (s *Snapshot) HostsWithEndpointAt(address string) []string { return s.byAddress[address] }
 
 // VirtualServicesFor returns the VirtualServices whose hosts cover the service, oldest first.
 func (s *Snapshot) VirtualServicesFor(hostname string) []*VirtualService { return s.vsByHost[hostname] }

@@ -88,6 +88,8 @@ type LoadBalancerSettings struct {
 // +kubebuilder:validation:XValidation:rule=`(has(self.httpHeaderName) ? 1 : 0) + (has(self.httpCookie) ? 1 : 0) + (has(self.useSourceIp) ? 1 : 0) + (has(self.httpQueryParameterName) ? 1 : 0) <= 1`,message="only one of httpHeaderName, httpCookie, useSourceIp and httpQueryParameterName may be set"
 // +kubebuilder:validation:XValidation:rule=`(has(self.ringHash) ? 1 : 0) + (has(self.maglev) ? 1 : 0) <= 1`,message="only one of ringHash and maglev may be set"
 type ConsistentHashLB struct {
+	// No NUL, CR or LF: Envoy's rule for a header name (HTTP_HEADER_NAME, not strict).
+	// +kubebuilder:validation:Pattern=`^[^\x00\r\n]*$`
 	HTTPHeaderName         string      `json:"httpHeaderName,omitempty"`
 	HTTPCookie             *HTTPCookie `json:"httpCookie,omitempty"`
 	UseSourceIP            bool        `json:"useSourceIp,omitempty"`
@@ -100,9 +102,13 @@ type ConsistentHashLB struct {
 
 // HTTPCookie names the cookie to hash on; with a TTL Envoy generates it when absent.
 type HTTPCookie struct {
+	// No NUL, CR or LF: Envoy writes the name into a Set-Cookie header.
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	Name string    `json:"name,omitempty"`
+	// +kubebuilder:validation:Pattern=`^[^\x00\r\n]*$`
+	Name string `json:"name,omitempty"`
+	// No NUL, CR or LF: Envoy writes the path into a Set-Cookie header.
+	// +kubebuilder:validation:Pattern=`^[^\x00\r\n]*$`
 	Path string    `json:"path,omitempty"`
 	TTL  *Duration `json:"ttl,omitempty"`
 }
@@ -151,11 +157,17 @@ type ConnectionPoolSettings struct {
 // TCPSettings are TCP connection pool limits.
 type TCPSettings struct {
 	// +kubebuilder:validation:Minimum=0
-	MaxConnections        int32         `json:"maxConnections,omitempty"`
-	ConnectTimeout        *Duration     `json:"connectTimeout,omitempty"`
-	TCPKeepalive          *TCPKeepalive `json:"tcpKeepalive,omitempty"`
-	MaxConnectionDuration *Duration     `json:"maxConnectionDuration,omitempty"`
-	IdleTimeout           *Duration     `json:"idleTimeout,omitempty"`
+	MaxConnections int32 `json:"maxConnections,omitempty"`
+	// At least 1ms (Envoy refuses 0), in whole milliseconds as Istio requires.
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || duration(self) >= duration('1ms') && int(duration(self)) % 1000000 == 0`,message="must be at least 1ms, in whole milliseconds"
+	ConnectTimeout *Duration     `json:"connectTimeout,omitempty"`
+	TCPKeepalive   *TCPKeepalive `json:"tcpKeepalive,omitempty"`
+	// At least 1ms (Envoy's bound for TCP), in whole milliseconds as Istio requires.
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || duration(self) >= duration('1ms') && int(duration(self)) % 1000000 == 0`,message="must be at least 1ms, in whole milliseconds"
+	MaxConnectionDuration *Duration `json:"maxConnectionDuration,omitempty"`
+	// 0 turns it off; from 1ms up, in whole milliseconds as Istio requires.
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || int(duration(self)) < 1000000 || int(duration(self)) % 1000000 == 0`,message="must be under 1ms or in whole milliseconds"
+	IdleTimeout *Duration `json:"idleTimeout,omitempty"`
 }
 
 // TCPKeepalive configures TCP keepalive probes.
@@ -176,7 +188,9 @@ type HTTPSettings struct {
 	// +kubebuilder:validation:Minimum=0
 	MaxRequestsPerConnection int32 `json:"maxRequestsPerConnection,omitempty"`
 	// +kubebuilder:validation:Minimum=0
-	MaxRetries  int32     `json:"maxRetries,omitempty"`
+	MaxRetries int32 `json:"maxRetries,omitempty"`
+	// At least 1ms, in whole milliseconds as Istio requires.
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || duration(self) >= duration('1ms') && int(duration(self)) % 1000000 == 0`,message="must be at least 1ms, in whole milliseconds"
 	IdleTimeout *Duration `json:"idleTimeout,omitempty"`
 	// +kubebuilder:validation:Enum=DEFAULT;DO_NOT_UPGRADE;UPGRADE
 	H2UpgradePolicy   string `json:"h2UpgradePolicy,omitempty"`
@@ -192,9 +206,13 @@ type OutlierDetection struct {
 	ConsecutiveGatewayErrors       *uint32 `json:"consecutiveGatewayErrors,omitempty"`
 	Consecutive5xxErrors           *uint32 `json:"consecutive5xxErrors,omitempty"`
 	// +kubebuilder:validation:Minimum=0
-	ConsecutiveErrors int32     `json:"consecutiveErrors,omitempty"`
-	Interval          *Duration `json:"interval,omitempty"`
-	BaseEjectionTime  *Duration `json:"baseEjectionTime,omitempty"`
+	ConsecutiveErrors int32 `json:"consecutiveErrors,omitempty"`
+	// At least 1ms (Envoy refuses 0), in whole milliseconds as Istio requires.
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || duration(self) >= duration('1ms') && int(duration(self)) % 1000000 == 0`,message="must be at least 1ms, in whole milliseconds"
+	Interval *Duration `json:"interval,omitempty"`
+	// At least 1ms (Envoy refuses 0), in whole milliseconds as Istio requires.
+	// +kubebuilder:validation:XValidation:rule=`!self.matches('^[+]?(0|(([0-9]+([.][0-9]*)?|[.][0-9]+)(ns|us|µs|μs|ms|s|m|h))+)$') || duration(self) >= duration('1ms') && int(duration(self)) % 1000000 == 0`,message="must be at least 1ms, in whole milliseconds"
+	BaseEjectionTime *Duration `json:"baseEjectionTime,omitempty"`
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	MaxEjectionPercent int32 `json:"maxEjectionPercent,omitempty"`

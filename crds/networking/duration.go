@@ -12,7 +12,9 @@ import (
 // validator can name the field that holds it (encoding/json would report the error without a path).
 //
 // In the CRD schema it is a string in Go's time.ParseDuration syntax without a minus (negative
-// durations are refused by the validator anyway); MaxLength bounds the CEL cost of the rule.
+// durations are refused by the validator anyway); MaxLength bounds the CEL cost of the rule. Fields
+// with a minimum add a rule on duration(self) that repeats the format test first, so that a
+// malformed value is reported once, by the rule below, rather than also as a conversion error.
 //
 // +kubebuilder:validation:Type=string
 // +kubebuilder:validation:MaxLength=64

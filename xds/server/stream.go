@@ -107,6 +107,10 @@ func (s *Server) flush(c *conn, stream sotwStream, nonce *int64) error {
 	return nil
 }
 
+// partial marks the types whose State-of-the-World responses may carry only the resources that
+// changed; for clusters and listeners every response is the whole set.
+var partial = [numTypes]bool{eds: true, rds: true}
+
 // dueResponses builds the responses due on a conn from the sets' stored wire bytes and records them
 // as sent.
 func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryResponse {
@@ -119,14 +123,20 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryRes
 			continue
 		}
 		set := c.published[t]
+		send := set
+		if partial[t] && c.holdsSet[t].version != "" {
+			// An EDS or RDS response need only carry what changed: the client keeps the rest. An
+			// endpoint change to one service sends one assignment, not thousands.
+			send = set.changedSince(c.holdsSet[t])
+		}
 		*nonce++
 		resp := &discoveryv3.DiscoveryResponse{VersionInfo: set.version, TypeUrl: typeURLs[t], Nonce: strconv.FormatInt(*nonce, 10),
-			Resources: make([]*anypb.Any, len(set.raw))}
-		for i, raw := range set.raw {
+			Resources: make([]*anypb.Any, len(send.raw))}
+		for i, raw := range send.raw {
 			resp.Resources[i] = &anypb.Any{TypeUrl: typeURLs[t], Value: raw}
 		}
 		c.sent[t] = exchange{Version: set.version, Nonce: resp.Nonce, At: now}
-		c.inflight[t], c.holds[t] = true, set.version
+		c.inflight[t], c.holds[t], c.holdsSet[t] = true, set.version, set
 		c.remember(t, set)
 		out = append(out, resp)
 	}
@@ -154,7 +164,7 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 		ex := exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}
 		if detail := req.GetErrorDetail(); detail != nil {
 			c.nack[t] = nackRecord{exchange: ex, Message: detail.GetMessage()}
-			c.holds[t] = c.ackedSet[t].version // the client keeps what it last accepted
+			c.holds[t], c.holdsSet[t] = c.ackedSet[t].version, c.ackedSet[t] // the client keeps what it last accepted
 			s.opts.Metrics.nacks.WithLabelValues(typeShort[t]).Inc()
 			s.log.Warn("proxy rejected config", zap.String("node", c.proxy.ID), zap.Int64("stream", c.id),
 				zap.String("type", typeShort[t]), zap.String("version", ex.Version), zap.String("error", detail.GetMessage()))
@@ -163,7 +173,12 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 			if set, ok := c.recentSet(t, ex.Version); ok {
 				c.ackedSet[t] = set
 				if !set.changedAt.IsZero() {
-					s.opts.Metrics.convergence.WithLabelValues(typeShort[t]).Observe(now.Sub(set.changedAt).Seconds())
+					// From the change, or from the connection for a proxy that connected after it.
+					since := set.changedAt
+					if c.connectedAt.After(since) {
+						since = c.connectedAt
+					}
+					s.opts.Metrics.convergence.WithLabelValues(typeShort[t]).Observe(now.Sub(since).Seconds())
 				}
 			}
 		}

@@ -16,13 +16,13 @@ import (
 func TestSharedTranslationWithInboundIsComplete(t *testing.T) {
 	part := modeltest.Mesh(20, 2)
 	snap := model.NewSnapshot("cluster.local", 1, time.Time{}, part)
-	cache := newTranslationCache(snap.Generation, newWarningLog(zap.NewNop(), nil))
+	cache := newTranslationCache(snap, newWarningLog(zap.NewNop(), nil), nil, model.Change{})
 	for _, ip := range []string{part.Endpoints[0].Address, "10.200.0.9"} { // one with an inbound side, one without
 		proxy, err := model.ParseNodeID("sidecar~" + ip + "~w.ns-0~ns-0.svc.cluster.local")
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := cache.get(snap, proxy, nil)
+		got, err := cache.get(proxy, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

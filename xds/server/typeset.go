@@ -131,6 +131,48 @@ func (s typeSet) merge(o typeSet) typeSet {
 	return out
 }
 
+// patch returns the set with some of its resources replaced (or added): the others keep their
+// hashes and wire bytes, so that only what changed is marshalled. fresh is sorted by name.
+func (s typeSet) patch(fresh typeSet) typeSet {
+	if len(fresh.names) == 0 {
+		return s
+	}
+	out := typeSet{changedAt: fresh.changedAt}
+	i, j := 0, 0
+	for i < len(s.names) || j < len(fresh.names) {
+		switch {
+		case j == len(fresh.names) || i < len(s.names) && s.names[i] < fresh.names[j]:
+			out.add(s, i)
+			i++
+		case i < len(s.names) && s.names[i] == fresh.names[j]:
+			out.add(fresh, j)
+			i, j = i+1, j+1
+		default:
+			out.add(fresh, j)
+			j++
+		}
+	}
+	out.version = out.hashVersion()
+	return out
+}
+
+// changedSince lists the entries of s that prev lacks or holds with other content: what a response
+// that updates prev to s must carry (an EDS or RDS response may carry just those).
+func (s typeSet) changedSince(prev typeSet) typeSet {
+	out := typeSet{version: s.version, changedAt: s.changedAt}
+	j := 0
+	for i, name := range s.names {
+		for j < len(prev.names) && prev.names[j] < name {
+			j++
+		}
+		if j < len(prev.names) && prev.names[j] == name && prev.hashes[j] == s.hashes[i] {
+			continue
+		}
+		out.add(s, i)
+	}
+	return out
+}
+
 // desiredSets turns a translation into one typeSet per type.
 func desiredSets(r *translate.Resources, changedAt time.Time) [numTypes]typeSet {
 	var out [numTypes]typeSet

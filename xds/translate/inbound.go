@@ -53,7 +53,11 @@ func (b *builder) servesInbound() bool {
 // port several services share is proxied with the first service's protocol (by hostname).
 func (b *builder) inboundPorts() []inboundPort {
 	byTarget := map[uint32]inboundPort{}
-	for _, svc := range b.snap.Services {
+	for _, host := range b.snap.HostsWithEndpointAt(b.proxy.IPAddress) {
+		svc := b.snap.Service(host)
+		if svc == nil {
+			continue // endpoints of a service the mesh does not have
+		}
 		svc = b.served(svc)
 		for _, port := range svc.Ports {
 			if port.Protocol == model.ProtocolUDP {

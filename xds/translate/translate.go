@@ -28,6 +28,8 @@ type Resources struct {
 	// Details are the same warnings, in the same order, with the config object each is about and the
 	// resource it concerns, so that they can be reported on the object (log fields, Events).
 	Details []Warning
+	// Plan rebuilds the endpoint sets alone, for a change that touched only endpoints.
+	Plan *EndpointPlan
 }
 
 // builder carries what a translation needs and collects warnings.
@@ -86,7 +88,7 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 	return out
 }
 
-// Outbound is everything of ForProxy but a sidecar's inbound side. It reads only what CacheKey
+// Outbound is everything of ForProxy but a sidecar's inbound side. It reads only what ViewKey
 // covers, so proxies of one kind (say, the replicas of a deployment) share one Outbound.
 func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
 	b := newBuilder(snap, proxy)
@@ -133,6 +135,7 @@ func (b *builder) finish(r *Resources) {
 	b.uniqueWithin(r)
 	b.validate(r)
 	r.Warnings = messages(r.Details)
+	r.Plan = b.plan(r)
 }
 
 // warn records a warning found once the resources are built.
@@ -152,19 +155,4 @@ func (r *Resources) sort() {
 // ClusterName is Istio's name for an outbound cluster: "outbound|<port>|<subset>|<host>".
 func ClusterName(port uint32, subset, host string) string {
 	return fmt.Sprintf("outbound|%d|%s|%s", port, subset, host)
-}
-
-// CacheKey says which proxies get the same Outbound translation of a snapshot: it covers every proxy
-// field Outbound reads, and nothing else, so proxies with equal keys may share one result.
-func CacheKey(p *model.Proxy, listenerNames []string) string {
-	labels := make([]string, 0, len(p.Labels))
-	for k, v := range p.Labels {
-		labels = append(labels, k+"="+v)
-	}
-	slices.Sort(labels)
-	names := slices.Clone(listenerNames)
-	slices.Sort(names)
-	// Locality weights and priorities depend on the locality. The proxy's IP is left out on purpose:
-	// only Inbound reads it.
-	return fmt.Sprintf("%s|%s|%t|%s|%q|%q|%s", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, labels, names, p.Locality)
 }

@@ -83,10 +83,14 @@ func (b *builder) validate(r *Resources) {
 // validEndpoints cuts the endpoints Envoy refuses out of an EDS assignment; an assignment that still
 // fails is replaced by an empty one, so that its cluster still gets an answer.
 func (b *builder) validEndpoints(r *Resources, cla *endpointv3.ClusterLoadAssignment) {
+	b.validEndpointsOf(r, cla, serviceObject(b.provenance.clusters[cla.ClusterName].svc))
+}
+
+// validEndpointsOf is validEndpoints with the object warnings name.
+func (b *builder) validEndpointsOf(r *Resources, cla *endpointv3.ClusterLoadAssignment, obj model.Meta) {
 	if assignmentValid(cla, true) {
 		return // the usual case, decided without validating endpoint by endpoint
 	}
-	obj := serviceObject(b.provenance.clusters[cla.ClusterName].svc)
 	pruneEndpoints(r, cla, true, obj, endpointsRef(cla.ClusterName))
 	if err := validateDeep(cla); err != nil {
 		r.warn(obj, endpointsRef(cla.ClusterName), "endpoints %s are sent empty: they fail validation: %v", cla.ClusterName, err)
