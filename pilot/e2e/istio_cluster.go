@@ -18,11 +18,16 @@ import (
 	"github.com/minipilot/minipilot/adapters/kube/kubetest"
 )
 
-// IstiodMeshConfig is the `mesh` key of the `istio` ConfigMap PrepareIstio writes: Istio's defaults,
-// written out so that what both control planes are compared under is on record.
-const IstiodMeshConfig = `# Istio's defaults, as the istiod chart writes them for a plain install.
-defaultConfig:
+// IstiodMeshConfig is the `mesh` key of the `istio` ConfigMap PrepareIstio writes: what the istiod
+// chart (manifests/charts/istio-control/istio-discovery) writes for a default install. istiod serves
+// without it, on built-in defaults that differ in one way that matters here: the chart turns on the
+// Prometheus metrics provider, which puts Istio's stats filter into every HTTP listener. The
+// comparison is with istiod as installed.
+const IstiodMeshConfig = `defaultConfig:
   discoveryAddress: istiod.istio-system.svc:15012
+defaultProviders:
+  metrics:
+  - prometheus
 enablePrometheusMerge: true
 rootNamespace: istio-system
 trustDomain: cluster.local

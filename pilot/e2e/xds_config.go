@@ -47,6 +47,7 @@ func FetchXDSConfig(t testing.TB, addr string, opts adsc.Options, want []string,
 	const quiet = time.Second // istiod may follow a first push with another
 	var cfg XDSConfig
 	seen := map[string]bool{}
+	deadline := time.Now().Add(timeout)
 	settled := time.NewTimer(timeout)
 	defer settled.Stop()
 	for {
@@ -60,8 +61,11 @@ func FetchXDSConfig(t testing.TB, addr string, opts adsc.Options, want []string,
 				continue
 			}
 			seen[r.TypeURL] = true
+			// Complete: done after a quiet moment. Not (any more): wait until the deadline.
 			if complete(c, seen, want) == nil {
 				settled.Reset(quiet)
+			} else {
+				settled.Reset(time.Until(deadline))
 			}
 		case <-settled.C:
 			if err := complete(c, seen, want); err != nil {
