@@ -1,3 +1,12 @@
+// Tools module: pins istiod (istio's pilot-discovery) and istioctl, to measure minipilot against
+// istiod on the same machine (docs/benchmarks.md) and to test istioctl against minipilot. Kept
+// separate from the root module so istio's dependency graph never leaks into minipilot. Build with
+// `make istio-bins` (see Makefile.istio).
+//
+// istio.io/istio publishes no tagged module versions: this is a pseudo-version of the 1.31 release
+// branch. The istio.io/api, istio.io/client-go and go-control-plane versions its go.mod names are not
+// served by the proxy, so the released (api, client-go) or next-newer (go-control-plane) ones are
+// required explicitly below; with those, no replace is needed.
 module github.com/minipilot/minipilot/tools/istio
 
 go 1.26.0
@@ -5,6 +14,15 @@ go 1.26.0
 tool (
 	istio.io/istio/istioctl/cmd/istioctl
 	istio.io/istio/pilot/cmd/pilot-discovery
+)
+
+// What is pinned, and what istio's own go.mod would pick that the proxy does not serve.
+require (
+	github.com/envoyproxy/go-control-plane/contrib v1.36.1-0.20260729145720-a2d8c7492908 // indirect
+	github.com/envoyproxy/go-control-plane/envoy v1.37.1-0.20260729145720-a2d8c7492908 // indirect
+	istio.io/api v1.31.1 // indirect
+	istio.io/client-go v1.31.1 // indirect
+	istio.io/istio v0.0.0-20260827124520-eed52ebb66ad // indirect
 )
 
 require (
@@ -35,8 +53,6 @@ require (
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.0 // indirect
 	github.com/emicklei/go-restful/v3 v3.13.0 // indirect
-	github.com/envoyproxy/go-control-plane/contrib v1.36.1-0.20260729145720-a2d8c7492908 // indirect
-	github.com/envoyproxy/go-control-plane/envoy v1.37.1-0.20260729145720-a2d8c7492908 // indirect
 	github.com/envoyproxy/protoc-gen-validate v1.3.3 // indirect
 	github.com/evanphx/json-patch/v5 v5.9.11 // indirect
 	github.com/exponent-io/jsonpath v0.0.0-20210407135951-1de76d718b3f // indirect
@@ -170,9 +186,6 @@ require (
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 	helm.sh/helm/v4 v4.2.0 // indirect
-	istio.io/api v1.31.1 // indirect
-	istio.io/client-go v1.31.1 // indirect
-	istio.io/istio v0.0.0-20260827124520-eed52ebb66ad // indirect
 	k8s.io/api v0.36.1 // indirect
 	k8s.io/apiextensions-apiserver v0.36.1 // indirect
 	k8s.io/apimachinery v0.36.1 // indirect
