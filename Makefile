@@ -14,6 +14,7 @@ PKGS      := ./...
 
 include Makefile.kube
 include Makefile.codegen
+include Makefile.istio
 
 .PHONY: all build run test lint fmt vet staticcheck fuzz bench load clean
 

@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+
+	"github.com/minipilot/minipilot/adapters/kube/kubetest"
+	"github.com/minipilot/minipilot/xds/adsc"
+)
+
+// sidecarOptions is one sidecar as both control planes see it: a pod in default that is not one of
+// the mesh's endpoints.
+var sidecarOptions = adsc.Options{
+	NodeID: "sidecar~10.1.0.5~pod.default~default.svc.cluster.local",
+	Metadata: map[string]any{
+		"NAMESPACE":     "default",
+		"ISTIO_VERSION": "1.31.0",
+		"CLUSTER_ID":    "Kubernetes",
+		"LABELS":        map[string]any{"app": "client"},
+	},
+}
+
+// TestIstiodServesTheSameMesh runs istiod (bin/istiod, `make istio-bins`; skipped without it) and
+// minipilot against one API server holding one mesh, connects the same Envoy-like client to each,
+// and checks that each gives it a full config without a NACK and that both name the services'
+// clusters alike, with the same endpoints. Everything else that differs is logged, not failed:
+// the two are not meant to build the same listeners.
+func TestIstiodServesTheSameMesh(t *testing.T) {
+	IstioFile(t, "istiod") // skip before paying for an API server
+	c := kubetest.Start(t)
+	PrepareIstio(t, c)
+	mesh := KubeMesh{Services: 3, Endpoints: 2, Namespaces: 2}
+	mesh.Apply(t, c)
+
+	istiod := StartIstiod(t, c, IstiodOptions{})
+	pilot := StartPilot(t, "--kubeconfig", c.Kubeconfig, "--leader-election-namespace", IstiodNamespace)
+
+	want := meshClusters(mesh)
+	const timeout = 60 * time.Second
+	fromIstiod := FetchXDSConfig(t, istiod.XDSAddr, sidecarOptions, want, timeout)
+	fromPilot := FetchXDSConfig(t, pilot.GRPCAddr, sidecarOptions, want, timeout)
+
+	for name, cfg := range map[string]XDSConfig{"istiod": fromIstiod, "minipilot": fromPilot} {
+		if len(cfg.NACKs) > 0 {
+			t.Errorf("the client NACKed %d responses from %s:\n%s", len(cfg.NACKs), name, strings.Join(cfg.NACKs, "\n"))
+		}
+	}
+
+	istiodOut, pilotOut := outbound(fromIstiod.Names(resourcev3.ClusterType)), outbound(fromPilot.Names(resourcev3.ClusterType))
+	if !slices.Equal(istiodOut, pilotOut) {
+		onlyIstiod, onlyPilot := difference(istiodOut, pilotOut), difference(pilotOut, istiodOut)
+		t.Errorf("outbound clusters differ:\nonly istiod: %v\nonly minipilot: %v", onlyIstiod, onlyPilot)
+	}
+	for _, cluster := range want {
+		if got, exp := fromPilot.EndpointAddresses(cluster), fromIstiod.EndpointAddresses(cluster); !slices.Equal(got, exp) {
+			t.Errorf("endpoints of %s: minipilot %v, istiod %v", cluster, got, exp)
+		}
+	}
+
+	// What is expected to differ, on record.
+	for _, typ := range []string{resourcev3.ClusterType, resourcev3.ListenerType, resourcev3.RouteType} {
+		i, p := fromIstiod.Names(typ), fromPilot.Names(typ)
+		t.Logf("%s: istiod %d, minipilot %d; only istiod: %v; only minipilot: %v",
+			typ[strings.LastIndex(typ, ".")+1:], len(i), len(p), difference(i, p), difference(p, i))
+	}
+}
+
+// meshClusters are the outbound clusters both must send for a mesh: one per service, and one per
+// subset of svc-0's DestinationRule.
+func meshClusters(m KubeMesh) []string {
+	var out []string
+	for i := range m.Services {
+		out = append(out, fmt.Sprintf("outbound|%d||%s", MeshPort, m.Host(i)))
+	}
+	for _, subset := range []string{"v1", "v2"} {
+		out = append(out, fmt.Sprintf("outbound|%d|%s|%s", MeshPort, subset, m.Host(0)))
+	}
+	return out
+}
+
+func outbound(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if strings.HasPrefix(n, "outbound|") {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// difference is what a holds that b does not; both sorted.
+func difference(a, b []string) []string {
+	var out []string
+	for _, s := range a {
+		if _, found := slices.BinarySearch(b, s); !found {
+			out = append(out, s)
+		}
+	}
+	return out
+}
