@@ -18,6 +18,9 @@ type conn struct {
 	// aggregated is true for ADS; a per-type stream (CDS only, say) cannot be ordered against the
 	// others, so it gets no make-before-break staging.
 	aggregated bool
+	// delta is true for an incremental (Delta) stream: requests and responses carry changes, and
+	// the subscriptions change by names added and removed.
+	delta bool
 
 	// wake is signalled (never blocking, capacity 1) when the conn has something new to send; a conn
 	// already woken is not woken twice, so a slow client coalesces to the latest state.
@@ -53,6 +56,14 @@ type conn struct {
 func newConn(id int64, proxy *model.Proxy, aggregated bool, now time.Time) *conn {
 	return &conn{id: id, proxy: proxy, aggregated: aggregated, connectedAt: now,
 		wake: make(chan struct{}, 1), stop: make(chan struct{})}
+}
+
+// protocol names the stream's variant of xDS, for logs and debug output.
+func (c *conn) protocol() string {
+	if c.delta {
+		return "Delta"
+	}
+	return "SotW"
 }
 
 // notify wakes the stream's loop without ever blocking the caller.

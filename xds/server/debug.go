@@ -18,6 +18,7 @@ type ProxyStatus struct {
 	Namespace   string    `json:"namespace"`
 	Proxyless   bool      `json:"proxyless"`
 	Aggregated  bool      `json:"aggregated"`
+	Protocol    string    `json:"protocol"` // SotW or Delta
 	ConnectedAt time.Time `json:"connectedAt"`
 	// Generation is the model snapshot the stream's config was translated from.
 	Generation uint64 `json:"generation"`
@@ -43,7 +44,7 @@ func (s *Server) SyncStatus() []ProxyStatus {
 	for _, c := range conns {
 		c.mu.Lock()
 		ps := ProxyStatus{
-			ID: c.proxy.ID, Stream: c.id, Namespace: c.proxy.Namespace, Proxyless: c.proxy.Proxyless, Aggregated: c.aggregated,
+			ID: c.proxy.ID, Stream: c.id, Namespace: c.proxy.Namespace, Proxyless: c.proxy.Proxyless, Aggregated: c.aggregated, Protocol: c.protocol(),
 			ConnectedAt: c.connectedAt, Generation: c.generation, Staged: c.staged, Warnings: c.warnings,
 			Types: map[string]TypeStatus{},
 		}

@@ -40,7 +40,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Buckets: prometheus.ExponentialBuckets(.001, 2, 15),
 		}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "minipilot_xds_refused_streams_total", Help: "xDS streams refused, by reason (delta, draining, node).",
+			Name: "minipilot_xds_refused_streams_total", Help: "xDS streams refused, by reason (draining, node).",
 		}, []string{"reason"}),
 		sentBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "minipilot_xds_sent_bytes_total", Help: "Resource bytes sent in xDS responses, by type.",

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	clusterservice "github.com/envoyproxy/go-control-plane/envoy/service/cluster/v3"
 	discoverygrpc "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	endpointservice "github.com/envoyproxy/go-control-plane/envoy/service/endpoint/v3"
@@ -268,8 +269,8 @@ func (s *Server) releaseStaged() {
 }
 
 // openConn registers a stream on its first request, which must name its node.
-func (s *Server) openConn(req *discoverygrpc.DiscoveryRequest, aggregated bool) (*conn, error) {
-	proxy, err := proxyFromNode(req.GetNode())
+func (s *Server) openConn(node *corev3.Node, aggregated, delta bool) (*conn, error) {
+	proxy, err := proxyFromNode(node)
 	if err != nil {
 		return nil, status.Error(codes.InvalidArgument, err.Error())
 	}
@@ -280,13 +281,14 @@ func (s *Server) openConn(req *discoverygrpc.DiscoveryRequest, aggregated bool) 
 	}
 	s.nextID++
 	c := newConn(s.nextID, proxy, aggregated, s.opts.Clock.Now())
+	c.delta = delta
 	s.conns[c.id] = c
 	s.perNode[proxy.ID]++
 	if s.perNode[proxy.ID] == 1 {
 		s.opts.Metrics.proxies.Inc()
 	}
 	s.log.Info("proxy connected", zap.String("node", proxy.ID), zap.Int64("stream", c.id), zap.Bool("proxyless", proxy.Proxyless),
-		zap.String("namespace", proxy.Namespace), zap.Bool("aggregated", aggregated))
+		zap.String("namespace", proxy.Namespace), zap.Bool("aggregated", aggregated), zap.String("protocol", c.protocol()))
 	return c, nil
 }
 

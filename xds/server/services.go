@@ -6,15 +6,12 @@ import (
 	endpointservice "github.com/envoyproxy/go-control-plane/envoy/service/endpoint/v3"
 	listenerservice "github.com/envoyproxy/go-control-plane/envoy/service/listener/v3"
 	routeservice "github.com/envoyproxy/go-control-plane/envoy/service/route/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/peer"
-	"google.golang.org/grpc/status"
 )
 
-// The gRPC services minipilot serves, each a thin shell over Server.serve. Their Unimplemented
-// embeddings answer the unary Fetch calls, which no Envoy uses.
+// The gRPC services minipilot serves, each a thin shell over Server.serve (State of the World) and
+// Server.serveDelta (incremental). Their Unimplemented embeddings answer the unary Fetch calls,
+// which no Envoy uses.
 
 type adsService struct {
 	discoveryv3.UnimplementedAggregatedDiscoveryServiceServer
@@ -26,7 +23,7 @@ func (a adsService) StreamAggregatedResources(stream grpc.BidiStreamingServer[di
 }
 
 func (a adsService) DeltaAggregatedResources(stream grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
-	return a.s.refuseDelta(stream)
+	return a.s.serveDelta(stream, -1)
 }
 
 type clusterService struct {
@@ -39,7 +36,7 @@ func (c clusterService) StreamClusters(stream grpc.BidiStreamingServer[discovery
 }
 
 func (c clusterService) DeltaClusters(stream grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
-	return c.s.refuseDelta(stream)
+	return c.s.serveDelta(stream, cds)
 }
 
 type endpointService struct {
@@ -52,7 +49,7 @@ func (e endpointService) StreamEndpoints(stream grpc.BidiStreamingServer[discove
 }
 
 func (e endpointService) DeltaEndpoints(stream grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
-	return e.s.refuseDelta(stream)
+	return e.s.serveDelta(stream, eds)
 }
 
 type listenerService struct {
@@ -65,7 +62,7 @@ func (l listenerService) StreamListeners(stream grpc.BidiStreamingServer[discove
 }
 
 func (l listenerService) DeltaListeners(stream grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
-	return l.s.refuseDelta(stream)
+	return l.s.serveDelta(stream, lds)
 }
 
 type routeService struct {
@@ -78,22 +75,5 @@ func (r routeService) StreamRoutes(stream grpc.BidiStreamingServer[discoveryv3.D
 }
 
 func (r routeService) DeltaRoutes(stream grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
-	return r.s.refuseDelta(stream)
-}
-
-// refuseDelta turns away an incremental (Delta) xDS stream, visibly: a warning naming the client,
-// a metric, and a status that says what to configure instead.
-func (s *Server) refuseDelta(stream grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {
-	node := ""
-	if req, err := stream.Recv(); err == nil {
-		node = req.GetNode().GetId()
-	}
-	addr := ""
-	if p, ok := peer.FromContext(stream.Context()); ok {
-		addr = p.Addr.String()
-	}
-	s.opts.Metrics.refused.WithLabelValues("delta").Inc()
-	s.log.Warn("refused a Delta xDS stream: minipilot serves State-of-the-World xDS only",
-		zap.String("node", node), zap.String("peer", addr))
-	return status.Error(codes.Unimplemented, "minipilot serves State-of-the-World xDS only: configure the client with GRPC, not DELTA_GRPC (for Istio's proxies, ISTIO_DELTA_XDS=false)")
+	return r.s.serveDelta(stream, rds)
 }

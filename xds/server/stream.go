@@ -1,12 +1,12 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strconv"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -24,20 +24,38 @@ type sotwStream interface {
 var errDraining = status.Error(codes.Unavailable, "pilot is shutting down: connect to another replica")
 
 // serve runs one State-of-the-World stream. fixedType is the type of a per-type stream, -1 for ADS.
-// One goroutine reads requests; this one handles them and sends every response, so that responses
-// go out in the order they were decided (CDS, EDS, LDS, RDS within a push) and a slow client only
-// ever delays itself.
 func (s *Server) serve(stream sotwStream, fixedType int) error {
+	var nonce int64
+	return serveStream(s, stream.Context(), stream.Recv,
+		func(req *discoveryv3.DiscoveryRequest) (*conn, error) {
+			if req.GetTypeUrl() == "" && fixedType >= 0 {
+				req.TypeUrl = typeURLs[fixedType]
+			}
+			return s.openConn(req.GetNode(), fixedType < 0, false)
+		},
+		func(c *conn, req *discoveryv3.DiscoveryRequest) error {
+			if req.GetTypeUrl() == "" && fixedType >= 0 {
+				req.TypeUrl = typeURLs[fixedType]
+			}
+			return s.handleRequest(c, req)
+		},
+		func(c *conn) error { return s.flush(c, stream, &nonce) })
+}
+
+// serveStream is the loop of every stream, SotW or Delta. One goroutine reads requests; this one
+// handles them and sends every response, so that responses go out in the order they were decided
+// (CDS, EDS, LDS, RDS within a push) and a slow client only ever delays itself.
+func serveStream[Req any](s *Server, ctx context.Context, recv func() (Req, error),
+	open func(Req) (*conn, error), handle func(*conn, Req) error, flush func(*conn) error) error {
 	if s.isDraining() {
 		s.opts.Metrics.refused.WithLabelValues("draining").Inc()
 		return errDraining
 	}
-	ctx := stream.Context()
-	reqs := make(chan *discoveryv3.DiscoveryRequest)
+	reqs := make(chan Req)
 	recvErr := make(chan error, 1)
 	go func() {
 		for {
-			req, err := stream.Recv()
+			req, err := recv()
 			if err != nil {
 				recvErr <- err
 				return
@@ -58,7 +76,6 @@ func (s *Server) serve(stream sotwStream, fixedType int) error {
 			s.closeConn(c)
 		}
 	}()
-	var nonce int64
 	for {
 		select {
 		case <-ctx.Done():
@@ -71,33 +88,29 @@ func (s *Server) serve(stream sotwStream, fixedType int) error {
 			}
 			return err
 		case req := <-reqs:
-			if req.GetTypeUrl() == "" && fixedType >= 0 {
-				req.TypeUrl = typeURLs[fixedType]
-			}
 			if c == nil {
 				var err error
-				if c, err = s.openConn(req, fixedType < 0); err != nil {
+				if c, err = open(req); err != nil {
 					s.opts.Metrics.refused.WithLabelValues(refusalReason(err)).Inc()
 					return err
 				}
 				wake, stop = c.wake, c.stop
 			}
-			if err := s.handleRequest(c, req); err != nil {
+			if err := handle(c, req); err != nil {
 				return err
 			}
 		case <-wake:
 		}
-		if err := s.flush(c, stream, &nonce); err != nil {
-			return err
+		if c != nil {
+			if err := flush(c); err != nil {
+				return err
+			}
 		}
 	}
 }
 
 // flush sends, in type order, every response that is due.
 func (s *Server) flush(c *conn, stream sotwStream, nonce *int64) error {
-	if c == nil {
-		return nil
-	}
 	for _, resp := range s.dueResponses(c, nonce) {
 		if err := s.send(stream, resp); err != nil {
 			return err
@@ -115,17 +128,21 @@ func (s *Server) send(stream sotwStream, resp *discoveryv3.DiscoveryResponse) er
 	for _, r := range resp.Resources {
 		size += int64(len(r.Value))
 	}
+	return s.sendWithin(stream.Context(), typeOf(resp.TypeUrl), size, len(resp.Resources), func() error { return stream.Send(resp) })
+}
+
+// sendWithin runs send within the budget of response bytes in flight, and counts what it sent.
+func (s *Server) sendWithin(ctx context.Context, t int, size int64, resources int, send func() error) error {
 	weight := min(size, sendBudget)
-	if err := s.sending.Acquire(stream.Context(), weight); err != nil {
+	if err := s.sending.Acquire(ctx, weight); err != nil {
 		return err
 	}
-	err := stream.Send(resp)
+	err := send()
 	s.sending.Release(weight)
 	if err == nil {
-		t := typeOf(resp.TypeUrl)
 		s.opts.Metrics.pushes.WithLabelValues(typeShort[t]).Inc()
 		s.opts.Metrics.sentBytes.WithLabelValues(typeShort[t]).Add(float64(size))
-		s.opts.Metrics.sentResources.WithLabelValues(typeShort[t]).Add(float64(len(resp.Resources)))
+		s.opts.Metrics.sentResources.WithLabelValues(typeShort[t]).Add(float64(resources))
 	}
 	return err
 }
@@ -184,27 +201,7 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 	}
 	if nonce != "" {
 		c.inflight[t] = false
-		ex := exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}
-		if detail := req.GetErrorDetail(); detail != nil {
-			c.nack[t] = nackRecord{exchange: ex, Message: detail.GetMessage()}
-			c.holds[t], c.holdsSet[t] = c.ackedSet[t].version, c.ackedSet[t] // the client keeps what it last accepted
-			s.opts.Metrics.nacks.WithLabelValues(typeShort[t]).Inc()
-			s.log.Warn("proxy rejected config", zap.String("node", c.proxy.ID), zap.Int64("stream", c.id),
-				zap.String("type", typeShort[t]), zap.String("version", ex.Version), zap.String("error", detail.GetMessage()))
-		} else {
-			c.acked[t] = ex
-			if set, ok := c.recentSet(t, ex.Version); ok {
-				c.ackedSet[t] = set
-				if !set.changedAt.IsZero() {
-					// From the change, or from the connection for a proxy that connected after it.
-					since := set.changedAt
-					if c.connectedAt.After(since) {
-						since = c.connectedAt
-					}
-					s.opts.Metrics.convergence.WithLabelValues(typeShort[t]).Observe(now.Sub(since).Seconds())
-				}
-			}
-		}
+		s.takeAnswer(c, t, exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}, req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil)
 	}
 	sub := newSubscription(req.GetResourceNames())
 	resubscribed := !c.subs[t].sameAs(sub)

@@ -30,3 +30,29 @@ func (s subscription) sameAs(o subscription) bool {
 	}
 	return true
 }
+
+// changed applies a Delta request's subscription changes. A type's first request that names
+// nothing subscribes to everything (the legacy wildcard); "*" subscribes and unsubscribes the
+// wildcard explicitly.
+func (s subscription) changed(first bool, subscribe, unsubscribe []string) subscription {
+	out := subscription{requested: true, wildcard: s.wildcard || first && len(subscribe) == 0,
+		names: make(map[string]bool, len(s.names)+len(subscribe))}
+	for n := range s.names {
+		out.names[n] = true
+	}
+	for _, n := range subscribe {
+		if n == "*" {
+			out.wildcard = true
+			continue
+		}
+		out.names[n] = true
+	}
+	for _, n := range unsubscribe {
+		if n == "*" {
+			out.wildcard = false
+			continue
+		}
+		delete(out.names, n)
+	}
+	return out
+}

@@ -1,9 +1,11 @@
 package server
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"time"
 
@@ -76,11 +78,7 @@ func newResource(name string, item types.Resource, keepItem bool) *resource {
 		panic("server: a translated resource does not marshal: " + err.Error())
 	}
 	content := sha256.Sum256(b)
-	h := sha256.New()
-	h.Write([]byte(name))
-	h.Write([]byte{0})
-	h.Write(content[:])
-	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, digest: binary.BigEndian.Uint64(h.Sum(nil))}
+	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, digest: digestOf(name, content[:])}
 	if keepItem {
 		r.item = item
 	}
@@ -91,6 +89,15 @@ func newResource(name string, item types.Resource, keepItem bool) *resource {
 		r.uses = translate.ListenerClusters(m)
 	}
 	return r
+}
+
+// digestOf is a resource's share of a set's version: a hash of its name and content.
+func digestOf(name string, content []byte) uint64 {
+	h := sha256.New()
+	h.Write([]byte(name))
+	h.Write([]byte{0})
+	h.Write(content)
+	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
 // newTypeSet hashes resources that are already sorted by name, keeping the items (for the few
@@ -217,6 +224,44 @@ func (s typeSet) changedSince(prev typeSet) []*resource {
 		out = append(out, e)
 	}
 	return out
+}
+
+// missingFrom lists, sorted, the names of s that o lacks: in a Delta response, what went away.
+func (s typeSet) missingFrom(o typeSet) []string {
+	var out []string
+	for _, e := range missing(o, s) {
+		out = append(out, e.name)
+	}
+	return out
+}
+
+// without returns the set less the named resources.
+func (s typeSet) without(names []string) typeSet {
+	drop := make(map[string]bool, len(names))
+	for _, n := range names {
+		drop[n] = true
+	}
+	kept := make([]*resource, 0, len(s.entries))
+	for _, e := range s.entries {
+		if !drop[e.name] {
+			kept = append(kept, e)
+		}
+	}
+	if len(kept) == len(s.entries) {
+		return s
+	}
+	return setOf(kept, s.changedAt)
+}
+
+// heldVersions is what a reconnecting Delta client says it has (initial_resource_versions): names
+// and versions only, enough to tell what it lacks.
+func heldVersions(versions map[string]string) typeSet {
+	entries := make([]*resource, 0, len(versions))
+	for name, version := range versions {
+		entries = append(entries, &resource{name: name, hash: version, digest: digestOf(name, []byte(version))})
+	}
+	slices.SortFunc(entries, func(a, b *resource) int { return cmp.Compare(a.name, b.name) })
+	return setOf(entries, time.Time{})
 }
 
 // desiredSets turns a translation into one typeSet per type.
