@@ -33,6 +33,8 @@ type Response struct {
 	Version string
 	Nonce   string
 	Names   []string
+	// Removed names what a Delta response said is gone.
+	Removed []string
 	// Err is why the client NACKed it; nil when it ACKed.
 	Err error
 }
@@ -43,6 +45,9 @@ type Options struct {
 	Metadata map[string]any
 	// Reject, when set, is asked about every response after validation; an error NACKs it.
 	Reject func(typeURL string, resources []proto.Message) error
+	// Delta speaks incremental xDS (DeltaAggregatedResources), as Istio's sidecars do by default,
+	// rather than State of the World.
+	Delta bool
 }
 
 // Client is one ADS stream.
@@ -60,6 +65,7 @@ type Client struct {
 	requested map[string][]string                 // type → names last asked for
 	listening bool                                // LDS has been requested (after warming)
 	err       error                               // why the last stream ended
+	delta     *deltaState                         // nil for State of the World
 }
 
 // Dial opens an ADS stream on conn and sends the first CDS request.
@@ -75,6 +81,9 @@ func Dial(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Cl
 		versions:  map[string]string{},
 		nonces:    map[string]string{},
 		requested: map[string][]string{},
+	}
+	if opts.Delta {
+		c.delta = newDeltaState()
 	}
 	if err := c.open(ctx, conn); err != nil {
 		return nil, err
@@ -110,6 +119,14 @@ func (c *Client) Reconnect(ctx context.Context, conn grpc.ClientConnInterface) e
 }
 
 func (c *Client) open(ctx context.Context, conn grpc.ClientConnInterface, opts ...grpc.CallOption) error {
+	if c.delta != nil {
+		stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).DeltaAggregatedResources(ctx, opts...)
+		if err != nil {
+			return err
+		}
+		c.delta.stream, c.delta.opened, c.responses = stream, map[string]bool{}, make(chan Response, 1024)
+		return nil
+	}
 	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(conn).StreamAggregatedResources(ctx, opts...)
 	if err != nil {
 		return err
@@ -146,9 +163,17 @@ func (c *Client) Err() error {
 }
 
 // Close ends the stream.
-func (c *Client) Close() error { return c.stream.CloseSend() }
+func (c *Client) Close() error {
+	if c.delta != nil {
+		return c.delta.stream.CloseSend()
+	}
+	return c.stream.CloseSend()
+}
 
 func (c *Client) send(typeURL string, names []string, version, nonce string, nackErr error) error {
+	if c.delta != nil {
+		return c.sendDelta(typeURL, names, nonce, nackErr)
+	}
 	req := &discoveryv3.DiscoveryRequest{
 		Node: c.node, TypeUrl: typeURL, ResourceNames: names, VersionInfo: version, ResponseNonce: nonce,
 	}
@@ -159,6 +184,10 @@ func (c *Client) send(typeURL string, names []string, version, nonce string, nac
 }
 
 func (c *Client) receive() {
+	if c.delta != nil {
+		c.receiveDelta()
+		return
+	}
 	c.mu.Lock()
 	stream, responses := c.stream, c.responses
 	c.mu.Unlock()

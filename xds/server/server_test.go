@@ -38,6 +38,18 @@ type fixture struct {
 	conn   *grpc.ClientConn
 	addr   string
 	fake   *clocktesting.FakeClock // nil for the real clock
+	delta  bool                    // dial speaks Delta xDS
+}
+
+// forBoth runs a test over State of the World and over Delta xDS: every guarantee holds for both.
+func forBoth(t *testing.T, test func(t *testing.T, delta bool)) {
+	for _, delta := range []bool{false, true} {
+		name := "sotw"
+		if delta {
+			name = "delta"
+		}
+		t.Run(name, func(t *testing.T) { test(t, delta) })
+	}
 }
 
 func start(t *testing.T, part model.Part) *fixture {
@@ -99,6 +111,7 @@ func (f *fixture) dial(opts adsc.Options) *adsc.Client {
 	if opts.NodeID == "" {
 		opts.NodeID = sidecarID
 	}
+	opts.Delta = opts.Delta || f.delta
 	ctx, cancel := context.WithCancel(context.Background())
 	f.t.Cleanup(cancel)
 	c, err := adsc.Dial(ctx, f.conn, opts)
@@ -212,99 +225,111 @@ func bookinfo() model.Part {
 }
 
 func TestFirstConfigIsOrdered(t *testing.T) {
-	f := start(t, bookinfo())
-	c := f.dial(adsc.Options{})
-	got := collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
-	assertOrdered(t, got)
-	for _, r := range got {
-		if r.Err != nil {
-			t.Errorf("%s NACKed: %v", short(r.TypeURL), r.Err)
+	forBoth(t, func(t *testing.T, delta bool) {
+		f := start(t, bookinfo())
+		f.delta = delta
+		c := f.dial(adsc.Options{})
+		got := collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
+		assertOrdered(t, got)
+		for _, r := range got {
+			if r.Err != nil {
+				t.Errorf("%s NACKed: %v", short(r.TypeURL), r.Err)
+			}
 		}
-	}
+	})
 }
 
 func TestPushAddingAClusterIsOrdered(t *testing.T) {
-	f := start(t, bookinfo())
-	c := f.dial(adsc.Options{})
-	collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
-	quiet(t, c, "after the first config")
+	forBoth(t, func(t *testing.T, delta bool) {
+		f := start(t, bookinfo())
+		f.delta = delta
+		c := f.dial(adsc.Options{})
+		collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
+		quiet(t, c, "after the first config")
 
-	// A new service with a VirtualService that sends reviews traffic to it: the new cluster and its
-	// endpoints must reach the proxy before the routes that use it.
-	f.source.Update(func(p *model.Part) {
-		p.Services = append(p.Services, service("reviews-canary", 9081)) // a new port: a new listener too
-		p.Endpoints = append(p.Endpoints, endpoint("reviews-canary", "10.1.0.30", nil))
-		p.VirtualServices = append(p.VirtualServices, &model.VirtualService{
-			Meta: model.Meta{Kind: model.KindVirtualService, Name: "reviews", Namespace: "default"},
-			Spec: &networking.VirtualService{Hosts: []string{"reviews"}, HTTP: []*networking.HTTPRoute{{
-				Route: []*networking.HTTPRouteDestination{{Destination: &networking.Destination{Host: "reviews-canary"}}},
-			}}},
+		// A new service with a VirtualService that sends reviews traffic to it: the new cluster and its
+		// endpoints must reach the proxy before the routes that use it.
+		f.source.Update(func(p *model.Part) {
+			p.Services = append(p.Services, service("reviews-canary", 9081)) // a new port: a new listener too
+			p.Endpoints = append(p.Endpoints, endpoint("reviews-canary", "10.1.0.30", nil))
+			p.VirtualServices = append(p.VirtualServices, &model.VirtualService{
+				Meta: model.Meta{Kind: model.KindVirtualService, Name: "reviews", Namespace: "default"},
+				Spec: &networking.VirtualService{Hosts: []string{"reviews"}, HTTP: []*networking.HTTPRoute{{
+					Route: []*networking.HTTPRouteDestination{{Destination: &networking.Destination{Host: "reviews-canary"}}},
+				}}},
+			})
 		})
-	})
-	got := settle(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
-	assertOrdered(t, got)
-	routes := c.Resources(resourcev3.RouteType)
-	if !strings.Contains(routesText(routes), "outbound|9081||reviews-canary.default.svc.cluster.local") {
-		t.Errorf("routes do not lead to the canary: %s", routesText(routes))
-	}
+		got := settle(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
+		assertOrdered(t, got)
+		routes := c.Resources(resourcev3.RouteType)
+		if !strings.Contains(routesText(routes), "outbound|9081||reviews-canary.default.svc.cluster.local") {
+			t.Errorf("routes do not lead to the canary: %s", routesText(routes))
+		}
 
-	// An endpoint change alone is an EDS push and nothing else.
-	f.source.Update(func(p *model.Part) {
-		p.Endpoints = append(p.Endpoints, endpoint("reviews", "10.1.0.22", nil))
+		// An endpoint change alone is an EDS push and nothing else.
+		f.source.Update(func(p *model.Part) {
+			p.Endpoints = append(p.Endpoints, endpoint("reviews", "10.1.0.22", nil))
+		})
+		got = collect(t, c, resourcev3.EndpointType)
+		if len(got) != 1 {
+			t.Errorf("an endpoint change sent %v, want only EDS", types(got))
+		}
+		quiet(t, c, "after an endpoint change")
 	})
-	got = collect(t, c, resourcev3.EndpointType)
-	if len(got) != 1 {
-		t.Errorf("an endpoint change sent %v, want only EDS", types(got))
-	}
-	quiet(t, c, "after an endpoint change")
 }
 
 func TestNoPushWhenNothingChanged(t *testing.T) {
-	f := start(t, bookinfo())
-	c := f.dial(adsc.Options{})
-	collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
-	f.source.Replace(bookinfo()) // same content, new objects: a new model snapshot, same resources
-	quiet(t, c, "after an unchanged model")
+	forBoth(t, func(t *testing.T, delta bool) {
+		f := start(t, bookinfo())
+		f.delta = delta
+		c := f.dial(adsc.Options{})
+		collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
+		f.source.Replace(bookinfo()) // same content, new objects: a new model snapshot, same resources
+		quiet(t, c, "after an unchanged model")
+	})
 }
 
 func TestNackedConfigIsNotResent(t *testing.T) {
-	f := start(t, bookinfo())
-	// This proxy refuses any route with a timeout of 7s, as Envoy refuses a config it cannot use.
-	c := f.dial(adsc.Options{Reject: func(typeURL string, msgs []proto.Message) error {
-		for _, m := range msgs {
-			if rc, ok := m.(*routev3.RouteConfiguration); ok && strings.Contains(routesText(map[string]proto.Message{"": rc}), `"7s"`) {
-				return errors.New("route timeout 7s refused")
+	forBoth(t, func(t *testing.T, delta bool) {
+		f := start(t, bookinfo())
+		f.delta = delta
+		// This proxy refuses any route with a timeout of 7s, as Envoy refuses a config it cannot use.
+		c := f.dial(adsc.Options{Reject: func(typeURL string, msgs []proto.Message) error {
+			for _, m := range msgs {
+				if rc, ok := m.(*routev3.RouteConfiguration); ok && strings.Contains(routesText(map[string]proto.Message{"": rc}), `"7s"`) {
+					return errors.New("route timeout 7s refused")
+				}
 			}
+			return nil
+		}})
+		collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
+		setTimeout := func(d time.Duration) {
+			f.source.Update(func(p *model.Part) {
+				p.VirtualServices = []*model.VirtualService{{
+					Meta: model.Meta{Kind: model.KindVirtualService, Name: "reviews", Namespace: "default"},
+					Spec: &networking.VirtualService{Hosts: []string{"reviews"}, HTTP: []*networking.HTTPRoute{{
+						Timeout: networking.NewDuration(d),
+						Route:   []*networking.HTTPRouteDestination{{Destination: &networking.Destination{Host: "reviews"}}},
+					}}},
+				}}
+			})
 		}
-		return nil
-	}})
-	collect(t, c, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType, resourcev3.RouteType)
-	setTimeout := func(d time.Duration) {
-		f.source.Update(func(p *model.Part) {
-			p.VirtualServices = []*model.VirtualService{{
-				Meta: model.Meta{Kind: model.KindVirtualService, Name: "reviews", Namespace: "default"},
-				Spec: &networking.VirtualService{Hosts: []string{"reviews"}, HTTP: []*networking.HTTPRoute{{
-					Timeout: networking.NewDuration(d),
-					Route:   []*networking.HTTPRouteDestination{{Destination: &networking.Destination{Host: "reviews"}}},
-				}}},
-			}}
-		})
-	}
-	setTimeout(7 * time.Second)
-	got := collect(t, c, resourcev3.RouteType)
-	if last := got[len(got)-1]; last.Err == nil {
-		t.Fatalf("the 7s route was not refused")
-	}
-	quiet(t, c, "after a NACK") // no resend of the refused version
+		setTimeout(7 * time.Second)
+		got := collect(t, c, resourcev3.RouteType)
+		if last := got[len(got)-1]; last.Err == nil {
+			t.Fatalf("the 7s route was not refused")
+		}
+		quiet(t, c, "after a NACK") // no resend of the refused version
 
-	setTimeout(3 * time.Second) // a new version goes out and is taken
-	got = collect(t, c, resourcev3.RouteType)
-	if last := got[len(got)-1]; last.Err != nil {
-		t.Fatalf("the 3s route was refused: %v", last.Err)
-	}
-	if !strings.Contains(routesText(c.Resources(resourcev3.RouteType)), `"3s"`) {
-		t.Errorf("the proxy does not run the 3s route")
-	}
+		setTimeout(3 * time.Second) // a new version goes out and is taken
+		got = collect(t, c, resourcev3.RouteType)
+		if last := got[len(got)-1]; last.Err != nil {
+			t.Fatalf("the 3s route was refused: %v", last.Err)
+		}
+		if !strings.Contains(routesText(c.Resources(resourcev3.RouteType)), `"3s"`) {
+			t.Errorf("the proxy does not run the 3s route")
+		}
+	})
 }
 
 func TestNodeReleasedWhenStreamCloses(t *testing.T) {
