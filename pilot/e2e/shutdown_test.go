@@ -24,14 +24,14 @@ type sidecar struct {
 	conn *grpc.ClientConn
 }
 
-func dialSidecar(t *testing.T, ctx context.Context, addr, pod string) *sidecar {
+func dialSidecar(t *testing.T, ctx context.Context, addr, pod string, delta bool) *sidecar {
 	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	c, err := adsc.Dial(ctx, conn, adsc.Options{NodeID: "sidecar~10.1.0.99~" + pod + ".default~default.svc.cluster.local"})
+	c, err := adsc.Dial(ctx, conn, adsc.Options{NodeID: "sidecar~10.1.0.99~" + pod + ".default~default.svc.cluster.local", Delta: delta})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,8 +39,8 @@ func dialSidecar(t *testing.T, ctx context.Context, addr, pod string) *sidecar {
 }
 
 // awaitTypes reads responses until one of every type has come; it fails on an empty CDS, LDS or
-// RDS response, which would blank an Envoy.
-func awaitTypes(t *testing.T, c *adsc.Client, want ...string) {
+// RDS response, which would blank an Envoy (over Delta: on any removal, since nothing goes away here).
+func awaitTypes(t *testing.T, c *adsc.Client, delta bool, want ...string) {
 	t.Helper()
 	seen := map[string]bool{}
 	deadline := time.After(20 * time.Second)
@@ -53,7 +53,10 @@ func awaitTypes(t *testing.T, c *adsc.Client, want ...string) {
 			if r.Err != nil {
 				t.Fatalf("%s NACKed: %v", r.TypeURL, r.Err)
 			}
-			if r.TypeURL != resourcev3.EndpointType && len(r.Names) == 0 {
+			if delta && len(r.Removed) > 0 {
+				t.Fatalf("a Delta %s response removed %v", r.TypeURL, r.Removed)
+			}
+			if !delta && r.TypeURL != resourcev3.EndpointType && len(r.Names) == 0 {
 				t.Fatalf("an empty %s response (version %q)", r.TypeURL, r.Version)
 			}
 			seen[r.TypeURL] = true
@@ -70,9 +73,10 @@ func TestGracefulShutdownSpreadsStreams(t *testing.T) {
 	pilot := StartPilot(t, "--config-dir", "../../examples/bookinfo", "--shutdown-grace", grace.String())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sidecars := []*sidecar{dialSidecar(t, ctx, pilot.GRPCAddr, "a"), dialSidecar(t, ctx, pilot.GRPCAddr, "b")}
-	for _, s := range sidecars {
-		awaitTypes(t, s.Client, allTypes...)
+	// One of each protocol: the drain treats them alike.
+	sidecars := []*sidecar{dialSidecar(t, ctx, pilot.GRPCAddr, "a", false), dialSidecar(t, ctx, pilot.GRPCAddr, "b", true)}
+	for i, s := range sidecars {
+		awaitTypes(t, s.Client, i == 1, allTypes...)
 	}
 
 	var mu sync.Mutex
@@ -121,24 +125,28 @@ func TestGracefulShutdownSpreadsStreams(t *testing.T) {
 // TestRestartNeverBlanksAProxy: an Envoy-like sidecar that reconnects to a restarted pilot is sent
 // only its full config: no empty listener, cluster or route set at any point.
 func TestRestartNeverBlanksAProxy(t *testing.T) {
-	pilot := StartPilot(t, "--config-dir", "../../examples/bookinfo")
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	s := dialSidecar(t, ctx, pilot.GRPCAddr, "productpage")
-	awaitTypes(t, s.Client, allTypes...)
-	before := holdings(s.Client)
+	for _, delta := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sotw", true: "delta"}[delta], func(t *testing.T) {
+			pilot := StartPilot(t, "--config-dir", "../../examples/bookinfo")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			s := dialSidecar(t, ctx, pilot.GRPCAddr, "productpage", delta)
+			awaitTypes(t, s.Client, delta, allTypes...)
+			before := holdings(s.Client)
 
-	for round := range 2 {
-		pilot.Restart()
-		for range s.Responses() { // the old stream ends with the drain
-		}
-		if err := s.Reconnect(ctx, s.conn); err != nil {
-			t.Fatal(err)
-		}
-		awaitTypes(t, s.Client, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType)
-		if got := holdings(s.Client); got != before {
-			t.Errorf("round %d: after the restart the proxy holds %s, before %s", round, got, before)
-		}
+			for round := range 2 {
+				pilot.Restart()
+				for range s.Responses() { // the old stream ends with the drain
+				}
+				if err := s.Reconnect(ctx, s.conn); err != nil {
+					t.Fatal(err)
+				}
+				awaitTypes(t, s.Client, delta, resourcev3.ClusterType, resourcev3.EndpointType, resourcev3.ListenerType)
+				if got := holdings(s.Client); got != before {
+					t.Errorf("round %d: after the restart the proxy holds %s, before %s", round, got, before)
+				}
+			}
+		})
 	}
 }
 
