@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -33,6 +34,12 @@ type Response struct {
 	Version string
 	Nonce   string
 	Names   []string
+	// Bodies are the resources' serialized messages as received, in the order of Names.
+	Bodies [][]byte
+	// Size is the encoded response's length in bytes.
+	Size int
+	// Received is when the response was read off the stream; Answered when its ACK or NACK was sent.
+	Received, Answered time.Time
 	// Err is why the client NACKed it; nil when it ACKed.
 	Err error
 }
@@ -171,14 +178,14 @@ func (c *Client) receive() {
 			c.mu.Unlock()
 			return
 		}
-		if err := c.handle(resp, responses); err != nil {
+		if err := c.handle(resp, time.Now(), responses); err != nil {
 			return
 		}
 	}
 }
 
 // handle validates a response, ACKs or NACKs it, and asks for what it leads to, as Envoy would.
-func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Response) error {
+func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, received time.Time, responses chan<- Response) error {
 	t := resp.GetTypeUrl()
 	msgs, names, err := decode(resp)
 	if err == nil && c.opts.Reject != nil {
@@ -186,7 +193,12 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Re
 	}
 	// The response is reported once the client's state reflects it and its ACK or NACK is sent.
 	defer func() {
-		responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Err: err}
+		bodies := make([][]byte, 0, len(resp.GetResources()))
+		for _, a := range resp.GetResources() {
+			bodies = append(bodies, a.GetValue())
+		}
+		responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Bodies: bodies,
+			Size: proto.Size(resp), Received: received, Answered: time.Now(), Err: err}
 	}()
 
 	c.mu.Lock()
@@ -196,11 +208,8 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Re
 		// A NACK carries the last accepted version, so the server knows what the proxy still runs.
 		return c.send(t, c.requested[t], c.versions[t], resp.GetNonce(), err)
 	}
-	byName := map[string]proto.Message{}
-	for i, m := range msgs {
-		byName[names[i]] = m
-	}
-	c.resources[t], c.versions[t] = byName, resp.GetVersionInfo()
+	c.accept(t, msgs, names)
+	c.versions[t] = resp.GetVersionInfo()
 	if err := c.send(t, c.requested[t], resp.GetVersionInfo(), resp.GetNonce(), nil); err != nil {
 		return err
 	}
@@ -222,12 +231,38 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Re
 	return nil
 }
 
-// follow subscribes to the named resources of a type when the set changed.
+// accept takes the resources of a response. Clusters and listeners come as a whole set (what a
+// response lacks is gone); a State-of-the-World response of endpoints or routes holds only the sets
+// it updates, as Envoy reads it, so the others are kept.
+func (c *Client) accept(t string, msgs []proto.Message, names []string) {
+	byName := map[string]proto.Message{}
+	if t != resourcev3.ClusterType && t != resourcev3.ListenerType {
+		for name, m := range c.resources[t] {
+			byName[name] = m
+		}
+	}
+	for i, m := range msgs {
+		byName[names[i]] = m
+	}
+	c.resources[t] = byName
+}
+
+// follow subscribes to the named resources of a type when the set changed, and drops what it no
+// longer asks for, as Envoy forgets the endpoints of a cluster it removed.
 func (c *Client) follow(typeURL string, names []string) error {
 	if slices.Equal(names, c.requested[typeURL]) {
 		return nil
 	}
 	c.requested[typeURL] = names
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	for n := range c.resources[typeURL] {
+		if !keep[n] {
+			delete(c.resources[typeURL], n)
+		}
+	}
 	// Like Envoy, every request of a type carries the nonce of the last response of that type;
 	// the server drops one that does not as stale.
 	return c.send(typeURL, names, c.versions[typeURL], c.nonces[typeURL], nil)

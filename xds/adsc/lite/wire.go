@@ -270,4 +270,3 @@ func encodeNames(names []string) []byte {
 	}
 	return b
 }
-
