@@ -68,7 +68,8 @@ func newDir(path string, objs []Object) *Dir {
 }
 
 // Write adds or replaces the objects in apply and removes those in remove (by kind, namespace and
-// name), rewriting each file they touch once. A file left empty is removed.
+// name), rewriting each file they touch once. A file left without objects stays, empty: pilot takes a
+// rename into place at once, but holds a removed file (and every change with it) for a second.
 func (d *Dir) Write(_ context.Context, apply, remove []Object) error {
 	touched := map[string]bool{}
 	for _, o := range remove {
@@ -93,13 +94,6 @@ func (d *Dir) Write(_ context.Context, apply, remove []Object) error {
 	}
 	slices.Sort(groups)
 	for _, g := range groups {
-		if len(d.groups[g]) == 0 {
-			delete(d.groups, g)
-			if err := os.Remove(d.file(g)); err != nil && !os.IsNotExist(err) {
-				return err
-			}
-			continue
-		}
 		if err := d.writeGroup(g); err != nil {
 			return err
 		}

@@ -74,7 +74,7 @@ func TestDirWritesAtomicallyAndChecksWhatItOpens(t *testing.T) {
 	if _, err := OpenDir(path, spec.Objects()); err != nil {
 		t.Errorf("after removing the endpoint the directory must hold the mesh again: %v", err)
 	}
-	// An added service gets a file of its own, removed with its last object.
+	// An added service gets a file of its own, emptied with its last object.
 	added := spec.AddedService(0)
 	if err := d.Write(context.Background(), added, nil); err != nil {
 		t.Fatal(err)
@@ -82,10 +82,13 @@ func TestDirWritesAtomicallyAndChecksWhatItOpens(t *testing.T) {
 	if err := d.Write(context.Background(), nil, added); err != nil {
 		t.Fatal(err)
 	}
+	if body, err := os.ReadFile(filepath.Join(path, "added-0.ns-0.yaml")); err != nil || len(body) != 0 {
+		t.Errorf("the added service's file must be left empty: %v, %q", err, body)
+	}
 	entries, _ := os.ReadDir(path)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "added-") || strings.HasPrefix(e.Name(), ".") {
-			t.Errorf("%s left behind", e.Name())
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("temporary file %s left behind", e.Name())
 		}
 	}
 }
