@@ -66,7 +66,7 @@ func (r Report) WriteText(out io.Writer) error {
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(&b, "\n%s: %d changes; change → every sidecar (p50 / p99 / max)\n", sc.Name, len(sc.Changes))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  #\tchange\tarrived\treceived\tACKed\tsent cds\teds\tlds\trds\tNACKs\tserver CPU\tRSS max\t")
+		fmt.Fprintln(tw, "  \tchange\tarrived\treceived\tACKed\tsent cds\teds\tlds\trds\tNACKs\tserver CPU\tRSS max\t")
 		for _, ch := range sc.Changes {
 			arrived := fmt.Sprintf("%d/%d", ch.Converged, ch.Streams)
 			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", ch.Index, ch.What, arrived, lat(ch.Received), lat(ch.Acked),
@@ -83,10 +83,11 @@ func (r Report) WriteText(out io.Writer) error {
 }
 
 func unconverged(sc ScenarioResult) string {
-	if sc.Unconverged == 0 {
-		return "all"
+	expected := 0
+	for _, ch := range sc.Changes {
+		expected += ch.Streams
 	}
-	return fmt.Sprintf("%d missed", sc.Unconverged)
+	return fmt.Sprintf("%d/%d", expected-sc.Unconverged, expected)
 }
 
 func lat(l Latencies) string {
