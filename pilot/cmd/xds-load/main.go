@@ -28,8 +28,8 @@ import (
 
 	"github.com/minipilot/minipilot/adapters/kube/kubemesh"
 	"github.com/minipilot/minipilot/model/modeltest"
-	"github.com/minipilot/minipilot/xds/adsc/load"
 	"github.com/minipilot/minipilot/xds/adsc/lite"
+	"github.com/minipilot/minipilot/xds/adsc/load"
 )
 
 // flags are the command line.
@@ -41,7 +41,7 @@ type flags struct {
 	validating int
 	metadata   []string
 
-	writeMesh, writeKube string
+	writeMesh, writeKube  string
 	configDir, kubeconfig string
 
 	scenarios      string
