@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/minipilot/minipilot/adapters/kube/kubefixture"
+	"github.com/minipilot/minipilot/adapters/kube/kubemesh"
+	"github.com/minipilot/minipilot/adapters/kube/kubetest"
 	"github.com/minipilot/minipilot/model/modeltest"
 	"github.com/minipilot/minipilot/xds/adsc/load"
 )
@@ -91,4 +94,42 @@ func TestLoadChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("\n%s", text.String())
+}
+
+// TestLoadChurnKube runs the churn scenarios against the binary serving a real API server, the mesh
+// written by kubemesh as the cluster's controllers would (the set-up an istiod is measured with).
+func TestLoadChurnKube(t *testing.T) {
+	c := kubetest.Start(t) // first: without the binaries it fails (or skips) on kubetest's terms
+	kubefixture.InstallCRDs(t, c)
+	kubefixture.Namespace(t, kubefixture.Client(t, c), "istio-system") // the leader election Lease lives there
+	spec := modeltest.MeshSpec{Services: 20, Endpoints: 3, Namespaces: 3, Rules: modeltest.RulesOne}
+	mesh, err := kubemesh.FromKubeconfig(c.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := mesh.Setup(ctx, spec.NamespaceNames(), spec.Objects()); err != nil {
+		t.Fatal(err)
+	}
+	pilot := StartPilot(t, "--kubeconfig", c.Kubeconfig, "--cluster-name", "east")
+	fleet, res, err := load.Connect(ctx, load.Options{Addr: pilot.GRPCAddr, Fleet: load.FleetSpec{Proxies: 30, Namespaces: 3, LabelSets: 6},
+		Validating: 2, ConnectTimeout: time.Minute})
+	if err != nil {
+		t.Fatalf("%v: %+v", err, res)
+	}
+	defer fleet.Close()
+	for _, name := range []string{load.EndpointFlap, load.VSEdit, load.ServiceAdd} {
+		sc, err := load.NewScenario(name, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sr, err := fleet.Churn(ctx, sc, load.ChurnOptions{Writer: mesh, Changes: 2, Settle: 500 * time.Millisecond, Timeout: 20 * time.Second})
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		if sr.NACKs > 0 || sr.Unconverged > 0 {
+			t.Errorf("%s: %d NACKs, %d sidecar-changes missed", name, sr.NACKs, sr.Unconverged)
+		}
+		t.Logf("%s: change → every sidecar received %s, ACKed %s; sent %+v", name, sr.Received.P99, sr.Acked.P99, sr.Sent)
+	}
 }
