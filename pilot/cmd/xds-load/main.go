@@ -153,7 +153,7 @@ func run(ctx context.Context, f flags) (load.Report, error) {
 		}
 	}
 	opts := load.Options{Addr: f.addr, Fleet: f.fleet, Validating: f.validating, ConnectTimeout: f.connectTimeout,
-		Server: load.Proc{Root: "/proc", PID: f.serverPID}}
+		Server: load.Proc{Root: "/proc", PID: f.serverPID}, Self: load.Proc{Root: "/proc", PID: os.Getpid()}}
 	opts.Fleet.Metadata = map[string]string{}
 	for _, kv := range f.metadata {
 		k, v, _ := strings.Cut(kv, "=")

@@ -74,7 +74,7 @@ func (f *Fleet) Churn(ctx context.Context, sc Scenario, o ChurnOptions) (Scenari
 
 // change makes one change and measures it.
 func (f *Fleet) change(ctx context.Context, i int, ch Change, sc Scenario, o ChurnOptions) (ChangeResult, []time.Duration, []time.Duration, error) {
-	before := f.sample()
+	before, selfBefore := f.sample()
 	w := f.open(ch.Expect, sc.Probes)
 	opened := time.Now()
 	if err := o.Writer.Write(ctx, ch.Apply, ch.Remove); err != nil {
@@ -93,13 +93,13 @@ func (f *Fleet) change(ctx context.Context, i int, ch Change, sc Scenario, o Chu
 	if err := sleep(ctx, o.Settle); err != nil {
 		return ChangeResult{}, nil, nil, err
 	}
-	usage := f.usage(w, before)
+	usage, self := f.usage(w, before, selfBefore)
 	f.open(nil, nil) // the window ends here: nothing after it counts for this change
 	window := time.Since(written)
 	received, answered, arrived, lost := w.latencies(func(int) time.Time { return written })
 	return ChangeResult{Index: i + 1, What: ch.What, Write: written.Sub(opened), WriteMs: millis(written.Sub(opened)),
 		Streams: len(f.sidecars), Converged: arrived, Lost: lost, Received: summarize(received), Acked: summarize(answered),
-		Sent: w.typeCounts(), NACKs: w.nacks.Load(), Window: window, WindowMs: millis(window), Server: usage}, received, answered, nil
+		Sent: w.typeCounts(), NACKs: w.nacks.Load(), Window: window, WindowMs: millis(window), Server: usage, ToolCPU: self, ToolCPUSeconds: seconds(self)}, received, answered, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

@@ -30,6 +30,9 @@ type Options struct {
 	Validating int
 	// Server is the server's process, sampled for CPU and memory; PID 0 samples nothing.
 	Server Proc
+	// Self is the load tool's own process, whose CPU time the report shows beside the server's (the
+	// two share the machine); PID 0 samples nothing.
+	Self Proc
 	// SampleEvery is how often the server's memory is read; 0 means 100 ms.
 	SampleEvery time.Duration
 	// ConnectTimeout bounds the fleet's connecting; 0 means 2 minutes.
@@ -96,7 +99,7 @@ func Connect(ctx context.Context, o Options) (*Fleet, ConnectResult, error) {
 	}
 	w := f.open(nil, nil)
 	w.connecting = true
-	before := f.sample()
+	before, selfBefore := f.sample()
 	start := time.Now()
 	f.sampleMemory(runCtx)
 	errs := make([]error, n)
@@ -124,7 +127,7 @@ func Connect(ctx context.Context, o Options) (*Fleet, ConnectResult, error) {
 		waitErr = ctx.Err()
 	}
 	wall := time.Since(start)
-	res := f.connectResult(w, wall, before)
+	res := f.connectResult(w, wall, before, selfBefore)
 	if waitErr == nil && res.Lost > 0 {
 		waitErr = fmt.Errorf("%d of %d streams ended before they had a full config", res.Lost, res.Streams)
 	}
@@ -223,12 +226,15 @@ func (s *sidecar) meets(w *window) bool {
 	return true
 }
 
-func (f *Fleet) sample() ProcSample {
-	if f.opts.Server.PID == 0 {
-		return ProcSample{}
+// sample reads the server's and the tool's own process (zero for one not sampled).
+func (f *Fleet) sample() (server, self ProcSample) {
+	if f.opts.Server.PID != 0 {
+		server, _ = f.opts.Server.Sample()
 	}
-	s, _ := f.opts.Server.Sample()
-	return s
+	if f.opts.Self.PID != 0 {
+		self, _ = f.opts.Self.Sample()
+	}
+	return server, self
 }
 
 // sampleMemory notes the server's resident set in the current window until the fleet closes.
@@ -254,20 +260,22 @@ func (f *Fleet) sampleMemory(ctx context.Context) {
 	}()
 }
 
-func (f *Fleet) usage(w *window, before ProcSample) ServerUsage {
+// usage is what the server, and the tool itself, spent during a window.
+func (f *Fleet) usage(w *window, before, selfBefore ProcSample) (ServerUsage, time.Duration) {
+	after, self := f.sample()
 	if f.opts.Server.PID == 0 {
-		return ServerUsage{}
+		return ServerUsage{}, self.CPU - selfBefore.CPU
 	}
-	after := f.sample()
 	w.noteRSS(after.RSS)
-	return ServerUsage{CPU: after.CPU - before.CPU, RSS: after.RSS, RSSMax: w.rss.Load(), HWM: after.HWM}
+	return ServerUsage{CPU: after.CPU - before.CPU, RSS: after.RSS, RSSMax: w.rss.Load(), HWM: after.HWM}, self.CPU - selfBefore.CPU
 }
 
-func (f *Fleet) connectResult(w *window, wall time.Duration, before ProcSample) ConnectResult {
+func (f *Fleet) connectResult(w *window, wall time.Duration, before, selfBefore ProcSample) ConnectResult {
 	received, answered, arrived, lost := w.latencies(func(i int) time.Time { return f.sidecars[i].dialedAt })
+	server, self := f.usage(w, before, selfBefore)
 	return ConnectResult{Streams: len(f.sidecars), Configured: arrived, Lost: lost, Wall: wall, WallMs: millis(wall),
 		Received: summarize(received), Acked: summarize(answered), Sent: w.typeCounts(), NACKs: w.nacks.Load(),
-		Server: f.usage(w, before)}
+		Server: server, ToolCPU: self, ToolCPUSeconds: seconds(self)}
 }
 
 // Close ends every stream and connection.

@@ -63,16 +63,20 @@ func (r Report) WriteText(out io.Writer) error {
 	if s.ServerPID != 0 {
 		fmt.Fprintf(&b, "          server: %s\n", usage(c.Server))
 	}
+	if c.ToolCPU > 0 {
+		fmt.Fprintf(&b, "          xds-load itself: CPU %.2fs\n", c.ToolCPU.Seconds())
+	}
 	for _, sc := range r.Scenarios {
 		fmt.Fprintf(&b, "\n%s: %d changes; change → every sidecar (p50 / p99 / max)\n", sc.Name, len(sc.Changes))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "  \tchange\tarrived\treceived\tACKed\tsent cds\teds\tlds\trds\tNACKs\tserver CPU\tRSS max\t")
+		fmt.Fprintln(tw, "  \tchange\tarrived\treceived\tACKed\tsent cds\teds\tlds\trds\tNACKs\tserver CPU\tRSS max\ttool CPU\t")
 		for _, ch := range sc.Changes {
 			arrived := fmt.Sprintf("%d/%d", ch.Converged, ch.Streams)
-			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", ch.Index, ch.What, arrived, lat(ch.Received), lat(ch.Acked),
-				count(ch.Sent.CDS), count(ch.Sent.EDS), count(ch.Sent.LDS), count(ch.Sent.RDS), ch.NACKs, cpu(ch.Server, s), rss(ch.Server, s))
+			fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%.2fs\t\n", ch.Index, ch.What, arrived, lat(ch.Received), lat(ch.Acked),
+				count(ch.Sent.CDS), count(ch.Sent.EDS), count(ch.Sent.LDS), count(ch.Sent.RDS), ch.NACKs, cpu(ch.Server, s), rss(ch.Server, s),
+				ch.ToolCPU.Seconds())
 		}
-		fmt.Fprintf(tw, "  all\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\t\t\n", unconverged(sc), lat(sc.Received), lat(sc.Acked),
+		fmt.Fprintf(tw, "  all\t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t\t\t\t\n", unconverged(sc), lat(sc.Received), lat(sc.Acked),
 			count(sc.Sent.CDS), count(sc.Sent.EDS), count(sc.Sent.LDS), count(sc.Sent.RDS), sc.NACKs)
 		if err := tw.Flush(); err != nil {
 			return err

@@ -75,7 +75,7 @@ func (u ServerUsage) MarshalJSON() ([]byte, error) {
 		RSS    float64 `json:"rssMiB"`
 		RSSMax float64 `json:"rssMaxMiB"`
 		HWM    float64 `json:"hwmMiB"`
-	}{math.Round(u.CPU.Seconds()*1000) / 1000, mib(u.RSS), mib(u.RSSMax), mib(u.HWM)})
+	}{seconds(u.CPU), mib(u.RSS), mib(u.RSSMax), mib(u.HWM)})
 }
 
 // ConnectResult is the fleet connecting: how long each sidecar took from dialing to a full, ACKed
@@ -92,6 +92,9 @@ type ConnectResult struct {
 	Sent     TypeCounts  `json:"sent"`
 	NACKs    int64       `json:"nacks"`
 	Server   ServerUsage `json:"server"`
+	// ToolCPU is what the load tool itself spent meanwhile (it shares the machine with the server).
+	ToolCPU        time.Duration `json:"-"`
+	ToolCPUSeconds float64       `json:"toolCpuSeconds"`
 }
 
 // ChangeResult is one change: from the change being in place to every sidecar holding it.
@@ -111,6 +114,9 @@ type ChangeResult struct {
 	Window   time.Duration `json:"-"`
 	WindowMs float64       `json:"windowMs"`
 	Server   ServerUsage   `json:"server"`
+	// ToolCPU is what the load tool itself spent during the window.
+	ToolCPU        time.Duration `json:"-"`
+	ToolCPUSeconds float64       `json:"toolCpuSeconds"`
 }
 
 // ScenarioResult is every change of one scenario, and all of them pooled.
@@ -126,3 +132,5 @@ type ScenarioResult struct {
 }
 
 func millis(d time.Duration) float64 { return math.Round(float64(d)/1e4) / 100 }
+
+func seconds(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }
