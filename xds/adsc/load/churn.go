@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -55,8 +56,8 @@ func (f *Fleet) Churn(ctx context.Context, sc Scenario, o ChurnOptions) (Scenari
 		res.NACKs += cr.NACKs
 		if cr.Converged < cr.Streams {
 			res.Unconverged += cr.Streams - cr.Converged
-			failures = append(failures, fmt.Errorf("%s change %d (%s): %d of %d sidecars did not get it (%d streams lost)",
-				sc.Name, i+1, ch.What, cr.Streams-cr.Converged, cr.Streams, cr.Lost))
+			failures = append(failures, fmt.Errorf("%s change %d (%s): %d of %d sidecars did not get it (%d streams lost: %s)",
+				sc.Name, i+1, ch.What, cr.Streams-cr.Converged, cr.Streams, cr.Lost, strings.Join(cr.LostBecause, "; ")))
 		}
 	}
 	res.Received, res.Acked = summarize(received), summarize(acked)
@@ -98,7 +99,7 @@ func (f *Fleet) change(ctx context.Context, i int, ch Change, sc Scenario, o Chu
 	window := time.Since(written)
 	received, answered, arrived, lost := w.latencies(func(int) time.Time { return written })
 	return ChangeResult{Index: i + 1, What: ch.What, Write: written.Sub(opened), WriteMs: millis(written.Sub(opened)),
-		Streams: len(f.sidecars), Converged: arrived, Lost: lost, Received: summarize(received), Acked: summarize(answered),
+		Streams: len(f.sidecars), Converged: arrived, Lost: lost, LostBecause: f.lossReasons(w), Received: summarize(received), Acked: summarize(answered),
 		Sent: w.typeCounts(), NACKs: w.nacks.Load(), Window: window, WindowMs: millis(window), Server: usage, ToolCPU: self, ToolCPUSeconds: seconds(self)}, received, answered, nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +67,7 @@ type sidecar struct {
 	stream   Stream
 	dialedAt time.Time
 	ended    atomic.Bool
+	endErr   atomic.Pointer[error] // why the stream ended
 
 	mu         sync.Mutex
 	acked      [numTypes]bool
@@ -129,7 +132,7 @@ func Connect(ctx context.Context, o Options) (*Fleet, ConnectResult, error) {
 	wall := time.Since(start)
 	res := f.connectResult(w, wall, before, selfBefore)
 	if waitErr == nil && res.Lost > 0 {
-		waitErr = fmt.Errorf("%d of %d streams ended before they had a full config", res.Lost, res.Streams)
+		waitErr = fmt.Errorf("%d of %d streams ended before they had a full config: %s", res.Lost, res.Streams, strings.Join(res.LostBecause, "; "))
 	}
 	f.open(nil, nil) // until a change, responses are counted nowhere
 	return f, res, waitErr
@@ -159,6 +162,8 @@ func (f *Fleet) dial(ctx context.Context, s *sidecar, dial Dialer) error {
 	go func() {
 		defer f.wg.Done()
 		<-s.stream.Done()
+		err := s.stream.Err()
+		s.endErr.Store(&err)
 		s.ended.Store(true)
 		if !f.closing.Load() {
 			f.window.Load().lose(s.index)
@@ -273,9 +278,27 @@ func (f *Fleet) usage(w *window, before, selfBefore ProcSample) (ServerUsage, ti
 func (f *Fleet) connectResult(w *window, wall time.Duration, before, selfBefore ProcSample) ConnectResult {
 	received, answered, arrived, lost := w.latencies(func(i int) time.Time { return f.sidecars[i].dialedAt })
 	server, self := f.usage(w, before, selfBefore)
-	return ConnectResult{Streams: len(f.sidecars), Configured: arrived, Lost: lost, Wall: wall, WallMs: millis(wall),
+	return ConnectResult{Streams: len(f.sidecars), Configured: arrived, Lost: lost, LostBecause: f.lossReasons(w), Wall: wall, WallMs: millis(wall),
 		Received: summarize(received), Acked: summarize(answered), Sent: w.typeCounts(), NACKs: w.nacks.Load(),
 		Server: server, ToolCPU: self, ToolCPUSeconds: seconds(self)}
+}
+
+// lossReasons says why the streams lost to a window ended: each distinct error with its count.
+func (f *Fleet) lossReasons(w *window) []string {
+	count := map[string]int{}
+	for _, i := range w.lostOnes() {
+		reason := "ended"
+		if err := f.sidecars[i].endErr.Load(); err != nil && *err != nil {
+			reason = (*err).Error()
+		}
+		count[reason]++
+	}
+	var out []string
+	for reason, n := range count {
+		out = append(out, fmt.Sprintf("%d× %s", n, reason))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // Close ends every stream and connection.

@@ -56,7 +56,7 @@ func (r Report) WriteText(out io.Writer) error {
 	c := r.Connect
 	fmt.Fprintf(&b, "\n\nconnect:  %d/%d sidecars with a full config in %s", c.Configured, c.Streams, dur(c.Wall))
 	if c.Lost > 0 {
-		fmt.Fprintf(&b, " (%d streams lost)", c.Lost)
+		fmt.Fprintf(&b, " (%d streams lost: %s)", c.Lost, strings.Join(c.LostBecause, "; "))
 	}
 	fmt.Fprintf(&b, "\n          dial → full config received %s, ACKed %s\n", lat(c.Received), lat(c.Acked))
 	fmt.Fprintf(&b, "          sent %s; %d NACKs\n", sent(c.Sent), c.NACKs)

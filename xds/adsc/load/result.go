@@ -81,11 +81,13 @@ func (u ServerUsage) MarshalJSON() ([]byte, error) {
 // ConnectResult is the fleet connecting: how long each sidecar took from dialing to a full, ACKed
 // config, and what the server sent and spent meanwhile.
 type ConnectResult struct {
-	Streams    int           `json:"streams"`
-	Configured int           `json:"configured"`
-	Lost       int           `json:"lost"`
-	Wall       time.Duration `json:"-"`
-	WallMs     float64       `json:"wallMs"`
+	Streams    int `json:"streams"`
+	Configured int `json:"configured"`
+	Lost       int `json:"lost"`
+	// LostBecause says why lost streams ended: each distinct error, with its count.
+	LostBecause []string      `json:"lostBecause,omitempty"`
+	Wall        time.Duration `json:"-"`
+	WallMs      float64       `json:"wallMs"`
 	// Received is dialing → the last type of the full config received; Acked → its ACK sent.
 	Received Latencies   `json:"received"`
 	Acked    Latencies   `json:"acked"`
@@ -99,13 +101,14 @@ type ConnectResult struct {
 
 // ChangeResult is one change: from the change being in place to every sidecar holding it.
 type ChangeResult struct {
-	Index     int           `json:"index"`
-	What      string        `json:"what"`
-	Write     time.Duration `json:"-"`
-	WriteMs   float64       `json:"writeMs"`
-	Streams   int           `json:"streams"`
-	Converged int           `json:"converged"`
-	Lost      int           `json:"lost"`
+	Index       int           `json:"index"`
+	What        string        `json:"what"`
+	Write       time.Duration `json:"-"`
+	WriteMs     float64       `json:"writeMs"`
+	Streams     int           `json:"streams"`
+	Converged   int           `json:"converged"`
+	Lost        int           `json:"lost"`
+	LostBecause []string      `json:"lostBecause,omitempty"`
 	// Received is change → the response that completed it received, Acked → its ACK sent.
 	Received Latencies     `json:"received"`
 	Acked    Latencies     `json:"acked"`

@@ -146,6 +146,19 @@ func (w *window) latencies(base func(i int) time.Time) (received, answered []tim
 	return received, answered, arrived, lost
 }
 
+// lostOnes are the sidecars whose streams ended before they arrived.
+func (w *window) lostOnes() []int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var lost []int
+	for i, a := range w.arrivals {
+		if a.lost {
+			lost = append(lost, i)
+		}
+	}
+	return lost
+}
+
 func (w *window) typeCounts() TypeCounts {
 	var out TypeCounts
 	for t := range numTypes {
