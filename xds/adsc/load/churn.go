@@ -45,6 +45,9 @@ func (f *Fleet) Churn(ctx context.Context, sc Scenario, o ChurnOptions) (Scenari
 	}
 	var received, acked []time.Duration
 	for i := range o.Changes {
+		if f.alive() == 0 {
+			return res, errors.Join(append(failures, fmt.Errorf("%s: every stream has ended", sc.Name))...)
+		}
 		ch := sc.Change(i)
 		cr, r, a, err := f.change(ctx, i, ch, sc, o)
 		if err != nil {

@@ -283,6 +283,17 @@ func (f *Fleet) connectResult(w *window, wall time.Duration, before, selfBefore 
 		Server: server, ToolCPU: self, ToolCPUSeconds: seconds(self)}
 }
 
+// alive counts the sidecars whose streams are open.
+func (f *Fleet) alive() int {
+	n := 0
+	for _, s := range f.sidecars {
+		if !s.ended.Load() {
+			n++
+		}
+	}
+	return n
+}
+
 // lossReasons says why the streams lost to a window ended: each distinct error with its count.
 func (f *Fleet) lossReasons(w *window) []string {
 	count := map[string]int{}

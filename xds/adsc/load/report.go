@@ -67,7 +67,7 @@ func (r Report) WriteText(out io.Writer) error {
 		fmt.Fprintf(&b, "          xds-load itself: CPU %.2fs\n", c.ToolCPU.Seconds())
 	}
 	for _, sc := range r.Scenarios {
-		fmt.Fprintf(&b, "\n%s: %d changes; change → every sidecar (p50 / p99 / max)\n", sc.Name, len(sc.Changes))
+		fmt.Fprintf(&b, "\n%s: %s; change → every sidecar (p50 / p99 / max)\n", sc.Name, plural(len(sc.Changes), "change"))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "  \tchange\tarrived\treceived\tACKed\tsent cds\teds\tlds\trds\tNACKs\tserver CPU\tRSS max\ttool CPU\t")
 		for _, ch := range sc.Changes {
@@ -84,6 +84,13 @@ func (r Report) WriteText(out io.Writer) error {
 	}
 	_, err := io.WriteString(out, b.String())
 	return err
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func unconverged(sc ScenarioResult) string {
