@@ -187,16 +187,12 @@ func (c *Client) receive() {
 // handle validates a response, ACKs or NACKs it, and asks for what it leads to, as Envoy would.
 func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, received time.Time, responses chan<- Response) error {
 	t := resp.GetTypeUrl()
-	msgs, names, err := decode(resp)
+	msgs, names, bodies, err := decode(resp)
 	if err == nil && c.opts.Reject != nil {
 		err = c.opts.Reject(t, msgs)
 	}
 	// The response is reported once the client's state reflects it and its ACK or NACK is sent.
 	defer func() {
-		bodies := make([][]byte, 0, len(resp.GetResources()))
-		for _, a := range resp.GetResources() {
-			bodies = append(bodies, a.GetValue())
-		}
 		responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Bodies: bodies,
 			Size: proto.Size(resp), Received: received, Answered: time.Now(), Err: err}
 	}()
@@ -287,9 +283,10 @@ func (c *Client) startListening() error {
 	return c.send(resourcev3.ListenerType, nil, "", "", nil)
 }
 
-func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, error) {
+func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, [][]byte, error) {
 	var msgs []proto.Message
 	var names []string
+	var bodies [][]byte
 	var errs []error
 	for _, a := range resp.GetResources() {
 		m, err := a.UnmarshalNew()
@@ -304,6 +301,7 @@ func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, err
 		}
 		msgs = append(msgs, m)
 		names = append(names, resourceName(m))
+		bodies = append(bodies, a.GetValue())
 	}
 	// Envoy refuses a response that names one resource twice.
 	seen := make(map[string]bool, len(names))
@@ -313,7 +311,7 @@ func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, err
 		}
 		seen[n] = true
 	}
-	return msgs, names, errors.Join(errs...)
+	return msgs, names, bodies, errors.Join(errs...)
 }
 
 func resourceName(m proto.Message) string {
