@@ -187,7 +187,9 @@ func serviceObjects(name, ns, clusterIP string, ws []Workload) []Object {
 	for _, w := range ws {
 		out = append(out, Object{Group: group, Doc: manifest("v1", "Pod", ns, w.Name,
 			map[string]string{"app": name, "version": w.Version}, map[string]any{
-				"spec": map[string]any{"containers": []any{map[string]any{"name": "app", "image": "registry.k8s.io/pause:3.10"}}},
+				// A scheduler of that name does not exist: in a real cluster the Pod is never scheduled, so no
+				// kubelet runs it or rewrites the status written here (and the pod GC leaves it alone).
+				"spec": map[string]any{"schedulerName": "xds-load", "containers": []any{map[string]any{"name": "app", "image": "registry.k8s.io/pause:3.10"}}},
 				"status": map[string]any{"phase": "Running", "podIP": w.IP, "podIPs": []any{map[string]any{"ip": w.IP}},
 					"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}},
 			})})

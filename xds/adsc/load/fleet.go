@@ -79,7 +79,8 @@ type sidecar struct {
 }
 
 // Connect dials every sidecar, each on its own gRPC connection as real sidecars are, and waits until
-// each has a full, ACKed config (clusters, endpoints, listeners, routes) or the timeout passes.
+// each has a full, ACKed config (clusters, endpoints, listeners, routes). When one does not within
+// the timeout, or a stream ends first, the fleet is closed and the error comes with what was measured.
 func Connect(ctx context.Context, o Options) (*Fleet, ConnectResult, error) {
 	if err := o.Fleet.Check(); err != nil {
 		return nil, ConnectResult{}, err
@@ -134,8 +135,12 @@ func Connect(ctx context.Context, o Options) (*Fleet, ConnectResult, error) {
 	if waitErr == nil && res.Lost > 0 {
 		waitErr = fmt.Errorf("%d of %d streams ended before they had a full config: %s", res.Lost, res.Streams, strings.Join(res.LostBecause, "; "))
 	}
+	if waitErr != nil {
+		f.Close()
+		return nil, res, waitErr
+	}
 	f.open(nil, nil) // until a change, responses are counted nowhere
-	return f, res, waitErr
+	return f, res, nil
 }
 
 // dialerOf picks the client of the i-th sidecar.
