@@ -60,6 +60,8 @@ type Response struct {
 	// listeners, in State of the World): what it lacks is gone. A response of another type holds
 	// only the resources it updates.
 	Full bool
+	// Removed names resources the response removes (Delta xDS; State of the World has none).
+	Removed [][]byte
 	// Received is when the response was read off the stream; Answered when its ACK (or NACK) was sent.
 	Received, Answered time.Time
 	// NACK is why the client refused the response (it could not parse it); nil when it ACKed.

@@ -148,6 +148,13 @@ func TestProbeStates(t *testing.T) {
 	if !ps.holds(absent) {
 		t.Error("a full set without the resource removes it")
 	}
+	ps.apply([]*Probe{p}, resp(false, "out|a=X"))
+	removal := resp(false)
+	removal.Removed = [][]byte{[]byte("out|a")}
+	ps.apply([]*Probe{p}, removal)
+	if !ps.holds(absent) {
+		t.Error("a removed resource is gone (Delta)")
+	}
 }
 
 func TestProcSample(t *testing.T) {

@@ -37,6 +37,9 @@ func (st probeState) apply(p *Probe, r *lite.Response) {
 	if r.Full {
 		clear(st) // the response is the whole set: what it lacks is gone
 	}
+	for _, name := range r.Removed {
+		delete(st, string(name))
+	}
 	for _, res := range r.Resources {
 		if bytes.Contains(res.Name, p.Name) {
 			st[string(res.Name)] = bytes.Contains(res.Body, p.Marker)
