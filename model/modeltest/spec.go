@@ -36,7 +36,8 @@ const (
 // namespaces ns-<i % Namespaces>, each with one EndpointSlice of Endpoints endpoints whose Pods carry
 // app and version (v1, v2 alternately) labels, and routing rules as Rules says: a DestinationRule with
 // subsets v1 and v2 and a connection pool, a VirtualService with a header match and a 90/10 split
-// with a timeout. With RulesEach and 10 namespaces it is the mesh Mesh builds.
+// with a timeout. With RulesEach and 10 namespaces it is the mesh Mesh builds, as manifests (an
+// endpoint's labels come from its Pod, its zone from the slice; Mesh also gives it a region).
 type MeshSpec struct {
 	Services   int
 	Endpoints  int // per service
