@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -35,6 +36,12 @@ type Response struct {
 	Names   []string
 	// Removed names what a Delta response said is gone.
 	Removed []string
+	// Bodies are the resources' serialized messages as received, in the order of Names.
+	Bodies [][]byte
+	// Size is the encoded response's length in bytes.
+	Size int
+	// Received is when the response was read off the stream; Answered when its ACK or NACK was sent.
+	Received, Answered time.Time
 	// Err is why the client NACKed it; nil when it ACKed.
 	Err error
 }
@@ -200,22 +207,23 @@ func (c *Client) receive() {
 			c.mu.Unlock()
 			return
 		}
-		if err := c.handle(resp, responses); err != nil {
+		if err := c.handle(resp, time.Now(), responses); err != nil {
 			return
 		}
 	}
 }
 
 // handle validates a response, ACKs or NACKs it, and asks for what it leads to, as Envoy would.
-func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Response) error {
+func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, received time.Time, responses chan<- Response) error {
 	t := resp.GetTypeUrl()
-	msgs, names, err := decode(resp)
+	msgs, names, bodies, err := decode(resp)
 	if err == nil && c.opts.Reject != nil {
 		err = c.opts.Reject(t, msgs)
 	}
 	// The response is reported once the client's state reflects it and its ACK or NACK is sent.
 	defer func() {
-		responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Err: err}
+		responses <- Response{TypeURL: t, Version: resp.GetVersionInfo(), Nonce: resp.GetNonce(), Names: names, Bodies: bodies,
+			Size: proto.Size(resp), Received: received, Answered: time.Now(), Err: err}
 	}()
 
 	c.mu.Lock()
@@ -225,18 +233,8 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Re
 		// A NACK carries the last accepted version, so the server knows what the proxy still runs.
 		return c.send(t, c.requested[t], c.versions[t], resp.GetNonce(), err)
 	}
-	byName := map[string]proto.Message{}
-	if t == resourcev3.EndpointType || t == resourcev3.RouteType {
-		// As Envoy: an EDS or RDS response updates what it carries; the rest is kept. Only CDS and
-		// LDS responses are the whole set.
-		for name, m := range c.resources[t] {
-			byName[name] = m
-		}
-	}
-	for i, m := range msgs {
-		byName[names[i]] = m
-	}
-	c.resources[t], c.versions[t] = byName, resp.GetVersionInfo()
+	c.accept(t, msgs, names)
+	c.versions[t] = resp.GetVersionInfo()
 	if err := c.send(t, c.requested[t], resp.GetVersionInfo(), resp.GetNonce(), nil); err != nil {
 		return err
 	}
@@ -258,12 +256,38 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, responses chan<- Re
 	return nil
 }
 
-// follow subscribes to the named resources of a type when the set changed.
+// accept takes the resources of a response. Clusters and listeners come as a whole set (what a
+// response lacks is gone); a State-of-the-World response of endpoints or routes holds only the sets
+// it updates, as Envoy reads it, so the others are kept.
+func (c *Client) accept(t string, msgs []proto.Message, names []string) {
+	byName := map[string]proto.Message{}
+	if t != resourcev3.ClusterType && t != resourcev3.ListenerType {
+		for name, m := range c.resources[t] {
+			byName[name] = m
+		}
+	}
+	for i, m := range msgs {
+		byName[names[i]] = m
+	}
+	c.resources[t] = byName
+}
+
+// follow subscribes to the named resources of a type when the set changed, and drops what it no
+// longer asks for, as Envoy forgets the endpoints of a cluster it removed.
 func (c *Client) follow(typeURL string, names []string) error {
 	if slices.Equal(names, c.requested[typeURL]) {
 		return nil
 	}
 	c.requested[typeURL] = names
+	keep := map[string]bool{}
+	for _, n := range names {
+		keep[n] = true
+	}
+	for n := range c.resources[typeURL] {
+		if !keep[n] {
+			delete(c.resources[typeURL], n)
+		}
+	}
 	// Like Envoy, every request of a type carries the nonce of the last response of that type;
 	// the server drops one that does not as stale.
 	return c.send(typeURL, names, c.versions[typeURL], c.nonces[typeURL], nil)
@@ -288,9 +312,10 @@ func (c *Client) startListening() error {
 	return c.send(resourcev3.ListenerType, nil, "", "", nil)
 }
 
-func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, error) {
+func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, [][]byte, error) {
 	var msgs []proto.Message
 	var names []string
+	var bodies [][]byte
 	var errs []error
 	for _, a := range resp.GetResources() {
 		m, err := a.UnmarshalNew()
@@ -305,6 +330,7 @@ func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, err
 		}
 		msgs = append(msgs, m)
 		names = append(names, resourceName(m))
+		bodies = append(bodies, a.GetValue())
 	}
 	// Envoy refuses a response that names one resource twice.
 	seen := make(map[string]bool, len(names))
@@ -314,7 +340,7 @@ func decode(resp *discoveryv3.DiscoveryResponse) ([]proto.Message, []string, err
 		}
 		seen[n] = true
 	}
-	return msgs, names, errors.Join(errs...)
+	return msgs, names, bodies, errors.Join(errs...)
 }
 
 func resourceName(m proto.Message) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
@@ -77,7 +78,7 @@ func (c *Client) receiveDelta() {
 			c.mu.Unlock()
 			return
 		}
-		if err := c.handleDelta(resp, responses); err != nil {
+		if err := c.handleDelta(resp, time.Now(), responses); err != nil {
 			return
 		}
 	}
@@ -85,15 +86,15 @@ func (c *Client) receiveDelta() {
 
 // handleDelta validates a Delta response, applies it (what it carries replaces what the client had
 // of those names; removed names go), ACKs or NACKs it, and asks for what it leads to, as Envoy does.
-func (c *Client) handleDelta(resp *discoveryv3.DeltaDiscoveryResponse, responses chan<- Response) error {
+func (c *Client) handleDelta(resp *discoveryv3.DeltaDiscoveryResponse, received time.Time, responses chan<- Response) error {
 	t := resp.GetTypeUrl()
-	msgs, names, err := decodeDelta(resp)
+	msgs, names, bodies, err := decodeDelta(resp)
 	if err == nil && c.opts.Reject != nil {
 		err = c.opts.Reject(t, msgs)
 	}
 	defer func() {
 		responses <- Response{TypeURL: t, Version: resp.GetSystemVersionInfo(), Nonce: resp.GetNonce(), Names: names,
-			Removed: resp.GetRemovedResources(), Err: err}
+			Removed: resp.GetRemovedResources(), Bodies: bodies, Size: proto.Size(resp), Received: received, Answered: time.Now(), Err: err}
 	}()
 
 	c.mu.Lock()
@@ -107,7 +108,9 @@ func (c *Client) handleDelta(resp *discoveryv3.DeltaDiscoveryResponse, responses
 	}
 	for i, m := range msgs {
 		c.resources[t][names[i]] = m
-		c.delta.versions[t][names[i]] = resp.GetResources()[i].GetVersion()
+	}
+	for _, r := range resp.GetResources() {
+		c.delta.versions[t][r.GetName()] = r.GetVersion()
 	}
 	for _, n := range resp.GetRemovedResources() {
 		delete(c.resources[t], n)
@@ -137,9 +140,10 @@ func (c *Client) handleDelta(resp *discoveryv3.DeltaDiscoveryResponse, responses
 }
 
 // decodeDelta unpacks and validates a Delta response's resources, as decode does for SotW.
-func decodeDelta(resp *discoveryv3.DeltaDiscoveryResponse) ([]proto.Message, []string, error) {
+func decodeDelta(resp *discoveryv3.DeltaDiscoveryResponse) ([]proto.Message, []string, [][]byte, error) {
 	var msgs []proto.Message
 	var names []string
+	var bodies [][]byte
 	var errs []error
 	for _, r := range resp.GetResources() {
 		m, err := r.GetResource().UnmarshalNew()
@@ -155,7 +159,7 @@ func decodeDelta(resp *discoveryv3.DeltaDiscoveryResponse) ([]proto.Message, []s
 		if name := resourceName(m); name != r.GetName() {
 			errs = append(errs, fmt.Errorf("resource named %q holds %q", r.GetName(), name))
 		}
-		msgs, names = append(msgs, m), append(names, r.GetName())
+		msgs, names, bodies = append(msgs, m), append(names, r.GetName()), append(bodies, r.GetResource().GetValue())
 	}
 	seen := map[string]bool{}
 	for _, n := range names {
@@ -164,5 +168,5 @@ func decodeDelta(resp *discoveryv3.DeltaDiscoveryResponse) ([]proto.Message, []s
 		}
 		seen[n] = true
 	}
-	return msgs, names, errors.Join(errs...)
+	return msgs, names, bodies, errors.Join(errs...)
 }
