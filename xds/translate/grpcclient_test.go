@@ -21,6 +21,10 @@ var (
 
 type userAgent struct{ name, version string }
 
+// coreProxyName is the fuzz targets' gRPC C core 1.51 client, whose output must hold nothing that
+// core refuses.
+const coreProxyName = "gRPC C core 1.51 client"
+
 func (u userAgent) on(p model.Proxy) *model.Proxy {
 	p.ClientName, p.ClientVersion = u.name, u.version
 	return &p
