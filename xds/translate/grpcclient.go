@@ -23,10 +23,11 @@ import (
 //     matcher specified"). Other clients get exact_match, prefix_match and safe_regex_match, the
 //     older oneof fields with the same meaning (Istio's header matches never ignore case, the one
 //     thing string_match adds).
-//   - Weighted clusters. The C core up to 1.51, grpc-go before 1.55 and grpc-js before 1.14.1 hold
-//     the weights to total_weight, 100 when unset ("RouteAction weighted_cluster has incorrect
-//     total weight"); Envoy and newer clients have deprecated it for the sum of the weights. Other
-//     clients get total_weight set to that sum, which the newer ones ignore.
+//   - Weighted clusters. The C core up to 1.51 and grpc-go before 1.55 refuse weights that do not
+//     sum to total_weight, 100 when unset ("RouteAction weighted_cluster has incorrect total
+//     weight"), and grpc-js-xds before 1.14.1 picks within it; Envoy and newer clients have
+//     deprecated it for the sum of the weights. Other clients get total_weight set to that sum,
+//     which the newer ones ignore.
 //   - Least request. Cluster.lb_policy LEAST_REQUEST (gRFC A48) is read by grpc-go from 1.73 (by
 //     default; earlier behind an environment variable); the C core refuses it at every version
 //     ("LB policy is not supported"). Other clients get round robin, with a warning.
