@@ -1,7 +1,8 @@
 # minipilot: two commands do everything on a fresh machine.
 #   make run   — build pilot-discovery and serve examples/bookinfo on :15010 (xDS) and 127.0.0.1:15014 (debug)
 #   make test  — lint, then every test (race detector on), building the real kube-apiserver, etcd and
-#                kubectl the integration tests need into bin/ the first time (a few minutes, cached after)
+#                kubectl the integration tests need into bin/ the first time (a few minutes, cached after),
+#                and installing gRPC's C core (Debian's python3-grpcio) for the e2e tests' third client
 
 GO        ?= go
 BIN       := bin
@@ -15,6 +16,7 @@ PKGS      := ./...
 include Makefile.kube
 include Makefile.codegen
 include Makefile.istio
+include Makefile.grpccore
 
 .PHONY: all build run test lint fmt vet staticcheck fuzz bench load clean
 
@@ -27,11 +29,11 @@ run: build
 	$(PILOT) --config-dir $(CONFIG)
 
 # test runs everything CI runs. The kube binaries are real, built from the Go module proxy; the CRD
-# tests regenerate the manifests with controller-gen to prove they are up to date.
-# The end-to-end tests build pilot-discovery themselves, which the test cache cannot see: they always
-# run (-count=1), so that a broken binary can never pass as "(cached)".
+# tests regenerate the manifests with controller-gen to prove they are up to date; gRPC's C core comes
+# from Debian's apt (grpc-core). The end-to-end tests build pilot-discovery themselves, which the test
+# cache cannot see: they always run (-count=1), so that a broken binary can never pass as "(cached)".
 E2E_PKGS := ./pilot/e2e/...
-test: lint kube-bins codegen-bins
+test: lint kube-bins codegen-bins grpc-core
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list $(PKGS) | grep -v /pilot/e2e)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(E2E_PKGS)
 	$(MAKE) --no-print-directory fuzz

@@ -37,6 +37,14 @@ type Proxy struct {
 	// Locality is where the proxy runs, from the xDS node's locality; locality load balancing
 	// prefers endpoints near it.
 	Locality Locality `json:"locality,omitempty"`
+	// ClientName and ClientVersion are the xDS client's implementation and version as its node says
+	// (user_agent_name, user_agent_version): grpc-go sends "gRPC Go" and "1.85.0", gRPC's C core
+	// under Python "gRPC C-core linux Python" and "C-core 29.0.0 Python 1.51.1". gRPC implementations
+	// and versions accept different forms of the same config.
+	ClientName    string `json:"clientName,omitempty"`
+	ClientVersion string `json:"clientVersion,omitempty"`
+	// ClientFeatures are the xDS client features the node announces (client_features).
+	ClientFeatures []string `json:"clientFeatures,omitempty"`
 }
 
 // Interception modes.

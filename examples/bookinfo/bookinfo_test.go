@@ -9,6 +9,7 @@ import (
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 
 	"github.com/minipilot/minipilot/adapters/file"
 	"github.com/minipilot/minipilot/adapters/k8s"
@@ -65,10 +66,11 @@ func proxy(t *testing.T, id string) *model.Proxy {
 	return p
 }
 
-// TestProxylessReviews is what the gRPC demo's client gets for xds:///reviews...:9080.
+// TestProxylessReviews is what the gRPC demo's client gets for xds:///reviews...:9080: it is grpc-go,
+// this module's version, which says so in its user agent.
 func TestProxylessReviews(t *testing.T) {
 	p := proxy(t, "sidecar~127.0.0.1~demo-client.default~default.svc.cluster.local")
-	p.Proxyless = true
+	p.Proxyless, p.ClientName, p.ClientVersion = true, "gRPC Go", grpc.Version
 	res := translate.ForProxy(snapshot(t), p, []string{reviewsTarget})
 	for _, w := range res.Warnings {
 		t.Errorf("warning: %s", w)

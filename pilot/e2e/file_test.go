@@ -19,34 +19,40 @@ const reviewsTarget = "xds:///reviews.default.svc.cluster.local:9080"
 // reviewsManifests is the reviews service of bookinfo with one backend per version; each backend's
 // EndpointSlice carries the port it really listens on.
 func reviewsManifests(backends []Backend) string {
+	return serviceManifests("reviews", "10.96.0.21", backends)
+}
+
+// serviceManifests is a gRPC service on port 9080 with one pod per backend, named "<service>-<version>"
+// and labelled with its version; each backend's EndpointSlice carries the port it really listens on.
+func serviceManifests(service, clusterIP string, backends []Backend) string {
 	var b strings.Builder
-	b.WriteString(`apiVersion: v1
+	fmt.Fprintf(&b, `apiVersion: v1
 kind: Service
-metadata: {name: reviews}
+metadata: {name: %[1]s}
 spec:
-  clusterIP: 10.96.0.21
-  selector: {app: reviews}
+  clusterIP: %[2]s
+  selector: {app: %[1]s}
   ports: [{name: grpc, port: 9080}]
-`)
+`, service, clusterIP)
 	for _, be := range backends {
-		version := strings.TrimPrefix(be.Name, "reviews-")
+		version := strings.TrimPrefix(be.Name, service+"-")
 		fmt.Fprintf(&b, `---
 apiVersion: v1
 kind: Pod
-metadata: {name: %[1]s, labels: {app: reviews, version: %[2]s}}
-spec: {containers: [{name: reviews, image: reviews}]}
+metadata: {name: %[1]s, labels: {app: %[5]s, version: %[2]s}}
+spec: {containers: [{name: %[5]s, image: %[5]s}]}
 status: {podIP: %[3]s}
 ---
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
-metadata: {name: %[1]s, labels: {kubernetes.io/service-name: reviews}}
+metadata: {name: %[1]s, labels: {kubernetes.io/service-name: %[5]s}}
 addressType: IPv4
 ports: [{name: grpc, port: %[4]s}]
 endpoints:
 - addresses: [%[3]s]
   conditions: {ready: true}
   targetRef: {kind: Pod, name: %[1]s, namespace: default}
-`, be.Name, version, be.Host(), be.Port())
+`, be.Name, version, be.Host(), be.Port(), service)
 	}
 	return b.String()
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/resolver"
 	"google.golang.org/grpc/status"
 	"google.golang.org/grpc/xds"
 )
@@ -90,35 +91,57 @@ func (b Backend) Host() string {
 // bootstrapped to the given xDS server as a proxyless node in namespace default.
 func XDSClient(t testing.TB, xdsAddr, nodeName, target string) testgrpc.TestServiceClient {
 	t.Helper()
-	bootstrap, err := json.Marshal(map[string]any{
+	return testgrpc.NewTestServiceClient(xdsConn(t, xdsResolver(t, xdsAddr, nodeName), target))
+}
+
+// proxylessNodeID is the Istio node ID of a proxyless client in namespace default.
+func proxylessNodeID(nodeName string) string {
+	return fmt.Sprintf("sidecar~127.0.0.1~%s.default~default.svc.cluster.local", nodeName)
+}
+
+// grpcBootstrap is the xDS bootstrap of a proxyless node, as every gRPC implementation reads it.
+func grpcBootstrap(xdsAddr, nodeID string) map[string]any {
+	return map[string]any{
 		"xds_servers": []any{map[string]any{
 			"server_uri":      xdsAddr,
 			"channel_creds":   []any{map[string]any{"type": "insecure"}},
 			"server_features": []string{"xds_v3"},
 		}},
 		"node": map[string]any{
-			"id":       fmt.Sprintf("sidecar~127.0.0.1~%s.default~default.svc.cluster.local", nodeName),
+			"id":       nodeID,
 			"metadata": map[string]any{"GENERATOR": "grpc"},
 		},
-	})
+	}
+}
+
+// xdsResolver is grpc-go's xds:/// resolver with its own xDS client, bootstrapped as nodeName.
+func xdsResolver(t testing.TB, xdsAddr, nodeName string) resolver.Builder {
+	t.Helper()
+	bootstrap, err := json.Marshal(grpcBootstrap(xdsAddr, proxylessNodeID(nodeName)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	resolver, err := xds.NewXDSResolverWithConfigForTesting(bootstrap)
+	r, err := xds.NewXDSResolverWithConfigForTesting(bootstrap)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := grpc.NewClient(target, grpc.WithResolvers(resolver), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return r
+}
+
+func xdsConn(t testing.TB, r resolver.Builder, target string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(target, grpc.WithResolvers(r), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return testgrpc.NewTestServiceClient(conn)
+	return conn
 }
 
 // Tally counts which backend answered n RPCs (sent with the given headers) and how many failed.
 type Tally struct {
 	ByBackend map[string]int
+	Codes     map[codes.Code]int // every RPC's status, OK included
 	Failed    int
 	LastError error
 }
@@ -128,12 +151,17 @@ func (t Tally) String() string {
 	for name, n := range t.ByBackend {
 		parts = append(parts, fmt.Sprintf("%s=%d", name, n))
 	}
+	for code, n := range t.Codes {
+		if code != codes.OK {
+			parts = append(parts, fmt.Sprintf("%s=%d", code, n))
+		}
+	}
 	return fmt.Sprintf("%s failed=%d (last error: %v)", strings.Join(parts, " "), t.Failed, t.LastError)
 }
 
 // Count sends n RPCs one after another and tallies the answers.
 func Count(ctx context.Context, c testgrpc.TestServiceClient, n int, headers ...string) Tally {
-	tally := Tally{ByBackend: map[string]int{}}
+	tally := Tally{ByBackend: map[string]int{}, Codes: map[codes.Code]int{}}
 	if len(headers) > 0 {
 		ctx = metadata.AppendToOutgoingContext(ctx, headers...)
 	}
@@ -141,6 +169,7 @@ func Count(ctx context.Context, c testgrpc.TestServiceClient, n int, headers ...
 		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		resp, err := c.UnaryCall(rctx, &testgrpc.SimpleRequest{})
 		cancel()
+		tally.Codes[status.Code(err)]++
 		if err != nil {
 			tally.Failed++
 			tally.LastError = err

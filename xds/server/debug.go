@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	adminv3 "github.com/envoyproxy/go-control-plane/envoy/admin/v3"
@@ -13,12 +14,14 @@ import (
 // ProxyStatus is one stream's sync state, for /debug/syncz. A node with two streams (two processes
 // sharing a bootstrap) shows twice, each with its own state.
 type ProxyStatus struct {
-	ID          string    `json:"id"`
-	Stream      int64     `json:"stream"`
-	Namespace   string    `json:"namespace"`
-	Proxyless   bool      `json:"proxyless"`
-	Aggregated  bool      `json:"aggregated"`
-	Protocol    string    `json:"protocol"` // SotW or Delta
+	ID         string `json:"id"`
+	Stream     int64  `json:"stream"`
+	Namespace  string `json:"namespace"`
+	Proxyless  bool   `json:"proxyless"`
+	Aggregated bool   `json:"aggregated"`
+	Protocol   string `json:"protocol"` // SotW or Delta
+	// Client is the xDS client's implementation and version (the node's user agent).
+	Client      string    `json:"client,omitempty"`
 	ConnectedAt time.Time `json:"connectedAt"`
 	// Generation is the model snapshot the stream's config was translated from.
 	Generation uint64 `json:"generation"`
@@ -45,6 +48,7 @@ func (s *Server) SyncStatus() []ProxyStatus {
 		c.mu.Lock()
 		ps := ProxyStatus{
 			ID: c.proxy.ID, Stream: c.id, Namespace: c.proxy.Namespace, Proxyless: c.proxy.Proxyless, Aggregated: c.aggregated, Protocol: c.protocol(),
+			Client:      strings.TrimSpace(c.proxy.ClientName + " " + c.proxy.ClientVersion),
 			ConnectedAt: c.connectedAt, Generation: c.generation, Staged: c.staged, Warnings: c.warnings,
 			Types: map[string]TypeStatus{},
 		}

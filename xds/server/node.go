@@ -9,9 +9,10 @@ import (
 	"github.com/minipilot/minipilot/model"
 )
 
-// proxyFromNode reads what the translator needs from an xDS node: the Istio node ID, its locality, and
-// the metadata Istio's bootstraps carry (GENERATOR, LABELS, INTERCEPTION_MODE). A gRPC client is
-// recognised by GENERATOR "grpc" or by the user agent gRPC's xDS client sends.
+// proxyFromNode reads what the translator needs from an xDS node: the Istio node ID, its locality, the
+// metadata Istio's bootstraps carry (GENERATOR, LABELS, INTERCEPTION_MODE), and the client's user
+// agent and features, by which gRPC clients get config in the form their implementation accepts. A
+// gRPC client is recognised by GENERATOR "grpc" or by the user agent gRPC's xDS client sends.
 func proxyFromNode(node *corev3.Node) (*model.Proxy, error) {
 	if node == nil || node.GetId() == "" {
 		return nil, fmt.Errorf("the first request of a stream must carry a node with an ID")
@@ -29,6 +30,8 @@ func proxyFromNode(node *corev3.Node) (*model.Proxy, error) {
 			proxy.Labels[k] = v.GetStringValue()
 		}
 	}
+	proxy.ClientName, proxy.ClientVersion = node.GetUserAgentName(), userAgentVersion(node)
+	proxy.ClientFeatures = node.GetClientFeatures()
 	if l := node.GetLocality(); l != nil {
 		proxy.Locality = model.Locality{Region: l.GetRegion(), Zone: l.GetZone(), SubZone: l.GetSubZone()}
 	}
@@ -44,4 +47,16 @@ func proxyFromNode(node *corev3.Node) (*model.Proxy, error) {
 		return nil, fmt.Errorf("node %q: metadata INTERCEPTION_MODE %q is not REDIRECT, TPROXY or NONE", node.GetId(), mode)
 	}
 	return proxy, nil
+}
+
+// userAgentVersion is the client's version as a string: user_agent_version (what gRPC sends), or
+// Envoy's structured user_agent_build_version.
+func userAgentVersion(node *corev3.Node) string {
+	if v := node.GetUserAgentVersion(); v != "" {
+		return v
+	}
+	if v := node.GetUserAgentBuildVersion().GetVersion(); v != nil {
+		return fmt.Sprintf("%d.%d.%d", v.GetMajorNumber(), v.GetMinorNumber(), v.GetPatch())
+	}
+	return ""
 }

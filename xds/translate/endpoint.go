@@ -2,6 +2,8 @@ package translate
 
 import (
 	"math"
+	"net"
+	"strconv"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -33,14 +35,29 @@ func (b *builder) endpoints() []*endpointv3.ClusterLoadAssignment {
 }
 
 // readyEndpoints are the endpoints of a service port that are ready and, for a subset, carry its labels.
+// A gRPC client gets each address once: grpc-go and the C core refuse an assignment that lists one
+// twice, as two EndpointSlices of a service can (Envoy takes it, and weighs the address twice).
 func (b *builder) readyEndpoints(svc *model.Service, port model.Port, subset *networking.Subset) []*model.Endpoint {
 	var out []*model.Endpoint
+	var seen map[string]bool
 	for _, ep := range b.snap.Endpoints(svc.Hostname, port) {
 		if !ep.Ready {
 			continue
 		}
 		if subset != nil && !model.LabelsMatch(subset.Labels, ep.Labels) {
 			continue
+		}
+		if b.proxy.Proxyless {
+			addr := net.JoinHostPort(ep.Address, strconv.FormatUint(uint64(ep.Port), 10))
+			if seen[addr] {
+				b.warnOnce(serviceObject(svc), ResourceRef{}, "service %s port %d: endpoint %s is listed twice; gRPC clients are sent it once",
+					svc.Hostname, port.Port, addr)
+				continue
+			}
+			if seen == nil {
+				seen = map[string]bool{}
+			}
+			seen[addr] = true
 		}
 		out = append(out, ep)
 	}

@@ -28,6 +28,11 @@ func FuzzTranslate(f *testing.F) {
 			for _, problem := range unsendable(first) {
 				t.Errorf("%s: %s", p.name, problem)
 			}
+			if p.name == coreProxyName {
+				for _, problem := range coreRefusals(first) {
+					t.Errorf("%s refuses: %s", p.name, problem)
+				}
+			}
 			again := translate.ForProxy(snap, p.proxy, p.listeners)
 			if !bytes.Equal(marshalAll(t, first), marshalAll(t, again)) || !slices.Equal(first.Warnings, again.Warnings) {
 				t.Errorf("%s: two translations of one snapshot differ", p.name)

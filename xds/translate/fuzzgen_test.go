@@ -488,7 +488,10 @@ func fuzzProxies(p model.Part) []fuzzProxy {
 			names = append(names, fmt.Sprintf("%s:%d", svc.Hostname, port.Port))
 		}
 	}
-	return []fuzzProxy{{"sidecar", sidecar(), nil}, {"sidecar without iptables", none, nil}, {"router", router, nil}, {"gRPC client", grpc, names}}
+	core := grpcCore51.on(*grpc)
+	grpc = grpcGo185.on(*grpc)
+	return []fuzzProxy{{"sidecar", sidecar(), nil}, {"sidecar without iptables", none, nil}, {"router", router, nil},
+		{"gRPC client", grpc, names}, {coreProxyName, core, names}}
 }
 
 type fuzzProxy struct {

@@ -31,6 +31,9 @@ type goldenInput struct {
 	ListenerNames    []string          `json:"listenerNames,omitempty"`
 	// ProxyLocality is the node's locality, "region/zone/subzone".
 	ProxyLocality string `json:"proxyLocality,omitempty"`
+	// ClientName and ClientVersion are the node's user agent ("gRPC Go", "1.85.0").
+	ClientName    string `json:"clientName,omitempty"`
+	ClientVersion string `json:"clientVersion,omitempty"`
 }
 
 func TestGolden(t *testing.T) {
@@ -63,6 +66,21 @@ func TestGolden(t *testing.T) {
 
 func translateFile(t *testing.T, path string) []byte {
 	t.Helper()
+	in, snap, proxy := loadGolden(t, path)
+	res := translate.ForProxy(snap, proxy, in.ListenerNames)
+	// Every resource must pass Envoy's own validation: the translator drops those that do not, with a
+	// warning, and a golden case that loses a resource that way hides a bug.
+	for _, w := range res.Warnings {
+		if strings.Contains(w, "fails validation") {
+			t.Errorf("%s: a resource was dropped: %s", path, w)
+		}
+	}
+	return render(t, res)
+}
+
+// loadGolden reads a golden input: the case, its snapshot and its proxy.
+func loadGolden(t *testing.T, path string) (goldenInput, *model.Snapshot, *model.Proxy) {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -76,19 +94,11 @@ func translateFile(t *testing.T, path string) []byte {
 		t.Fatalf("%s: %v", path, err)
 	}
 	proxy.Labels, proxy.Proxyless, proxy.InterceptionMode = in.ProxyLabels, in.Proxyless, in.InterceptionMode
+	proxy.ClientName, proxy.ClientVersion = in.ClientName, in.ClientVersion
 	if in.ProxyLocality != "" {
 		proxy.Locality = model.ParseLocality(in.ProxyLocality)
 	}
-	snap := model.NewSnapshot("cluster.local", 1, time.Time{}, in.Part)
-	res := translate.ForProxy(snap, proxy, in.ListenerNames)
-	// Every resource must pass Envoy's own validation: the translator drops those that do not, with a
-	// warning, and a golden case that loses a resource that way hides a bug.
-	for _, w := range res.Warnings {
-		if strings.Contains(w, "fails validation") {
-			t.Errorf("%s: a resource was dropped: %s", path, w)
-		}
-	}
-	return render(t, res)
+	return in, model.NewSnapshot("cluster.local", 1, time.Time{}, in.Part), proxy
 }
 
 // render writes resources as YAML, one list per type, in the order Envoy is sent them.

@@ -186,7 +186,8 @@ func hashKeyName(ch *networking.ConsistentHashLB) string {
 }
 
 // applyProxylessLoadBalancer keeps to what gRPC implements: round robin (the default), least request
-// (gRFC A48) and ring hash (A42) with a header as the key. Anything else is said in a warning.
+// (gRFC A48) where the client has it (grpcclient.go) and ring hash (A42) with a header as the key.
+// Anything else is said in a warning.
 func (b *builder) applyProxylessLoadBalancer(c *clusterv3.Cluster, lb *networking.LoadBalancerSettings) {
 	if lb == nil {
 		return
@@ -196,6 +197,10 @@ func (b *builder) applyProxylessLoadBalancer(c *clusterv3.Cluster, lb *networkin
 	}
 	switch lb.Simple {
 	case networking.LBLeastConn, networking.LBLeastRequest:
+		if !grpcClientOf(b.proxy).leastRequest {
+			b.warnCluster(c.Name, "cluster %s: this gRPC client refuses LEAST_REQUEST (grpc-go takes it from 1.73, gRPC's C core not at all); round robin is used", c.Name)
+			break
+		}
 		c.LbPolicy = clusterv3.Cluster_LEAST_REQUEST
 	case networking.LBRandom:
 		b.warnCluster(c.Name, "cluster %s: gRPC clients have no RANDOM load balancer; round robin is used", c.Name)

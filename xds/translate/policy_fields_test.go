@@ -104,6 +104,9 @@ func newWorld(t *testing.T, kind model.ProxyType, proxyless bool) *world {
 		t.Fatal(err)
 	}
 	proxy.Labels, proxy.Proxyless = map[string]string{"istio": "ingressgateway", "app": "productpage"}, proxyless
+	if proxyless {
+		proxy.ClientName, proxy.ClientVersion = "gRPC Go", "1.85.0"
+	}
 	w.proxy = proxy
 	w.dr, w.reviews = w.part.DestinationRules[0].Spec, w.part.DestinationRules[0].Spec.TrafficPolicy
 	w.db, w.api = w.part.VirtualServices[0].Spec, w.part.VirtualServices[1].Spec

@@ -38,6 +38,7 @@ func (b *builder) proxyless(listenerNames []string) Resources {
 			VirtualHosts: []*routev3.VirtualHost{b.virtualHost(svc, port, []string{host})},
 		})
 	}
+	grpcClientOf(b.proxy).adaptRoutes(r.Routes)
 	built := map[string]bool{}
 	for _, cluster := range referencedClusters(r.Routes) {
 		if built[cluster] {

@@ -32,7 +32,10 @@ func WithWarmupRoute(rc *routev3.RouteConfiguration, clusters []string) *routev3
 	if len(out.VirtualHosts) == 0 || len(clusters) == 0 {
 		return out
 	}
-	wc := &routev3.WeightedCluster{}
+	// total_weight is the sum, said outright: older gRPC clients check the weights against it (100
+	// when unset) and refuse the route config otherwise; newer ones ignore it (grpcclient.go).
+	//lint:ignore SA1019 see above
+	wc := &routev3.WeightedCluster{TotalWeight: wrapperspb.UInt32(uint32(len(clusters)))}
 	for _, c := range clusters {
 		wc.Clusters = append(wc.Clusters, &routev3.WeightedCluster_ClusterWeight{Name: c, Weight: wrapperspb.UInt32(1)})
 	}
