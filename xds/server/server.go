@@ -51,7 +51,7 @@ type Options struct {
 }
 
 // sendBudget is how many response bytes may be in flight at once, across all streams.
-const sendBudget = 128 << 20
+const sendBudget = 32 << 20
 
 // Server serves xDS from the model in a store.
 type Server struct {
