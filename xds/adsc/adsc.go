@@ -196,18 +196,27 @@ func (c *Client) receive() {
 		return
 	}
 	c.mu.Lock()
-	stream, responses := c.stream, c.responses
+	stream := c.stream
+	c.mu.Unlock()
+	receiveLoop(c, stream.Recv, c.handle)
+}
+
+// receiveLoop reads a stream's responses and hands each to handle until the stream ends, then
+// records why and closes the responses channel.
+func receiveLoop[R any](c *Client, recv func() (R, error), handle func(R, time.Time, chan<- Response) error) {
+	c.mu.Lock()
+	responses := c.responses
 	c.mu.Unlock()
 	defer close(responses)
 	for {
-		resp, err := stream.Recv()
+		resp, err := recv()
 		if err != nil {
 			c.mu.Lock()
 			c.err = err
 			c.mu.Unlock()
 			return
 		}
-		if err := c.handle(resp, time.Now(), responses); err != nil {
+		if err := handle(resp, time.Now(), responses); err != nil {
 			return
 		}
 	}

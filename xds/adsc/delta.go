@@ -67,21 +67,9 @@ func changes(old, now []string) (added, dropped []string) {
 
 func (c *Client) receiveDelta() {
 	c.mu.Lock()
-	stream, responses := c.delta.stream, c.responses
+	stream := c.delta.stream
 	c.mu.Unlock()
-	defer close(responses)
-	for {
-		resp, err := stream.Recv()
-		if err != nil {
-			c.mu.Lock()
-			c.err = err
-			c.mu.Unlock()
-			return
-		}
-		if err := c.handleDelta(resp, time.Now(), responses); err != nil {
-			return
-		}
-	}
+	receiveLoop(c, stream.Recv, c.handleDelta)
 }
 
 // handleDelta validates a Delta response, applies it (what it carries replaces what the client had

@@ -66,14 +66,7 @@ func (s *Server) handleDeltaRequest(c *conn, req *discoveryv3.DeltaDiscoveryRequ
 		c.inflight[t] = false
 		s.takeAnswer(c, t, exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}, req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil)
 	}
-	snap := s.snapshot.Load()
-	if snap == nil {
-		return nil // not synced yet: the first push will answer
-	}
-	if c.generation != snap.Generation {
-		_ = c.translate(snap, s.translationsOf(snap))
-	}
-	c.publish(now, s.opts.StageTimeout)
+	s.decide(c, now, false)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc"
@@ -207,15 +208,21 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 	resubscribed := !c.subs[t].sameAs(sub)
 	c.subs[t] = sub
 
+	s.decide(c, now, c.proxy.Proxyless && t == lds && resubscribed)
+	return nil
+}
+
+// decide brings a stream whose lock is held to the current snapshot (translating again when it is
+// behind, or when retranslate: a gRPC client named other listeners) and publishes what it gets next.
+func (s *Server) decide(c *conn, now time.Time, retranslate bool) {
 	snap := s.snapshot.Load()
 	if snap == nil {
-		return nil // not synced yet: the first push will answer
+		return // not synced yet: the first push will answer
 	}
-	if c.generation != snap.Generation || (c.proxy.Proxyless && t == lds && resubscribed) {
+	if c.generation != snap.Generation || retranslate {
 		_ = c.translate(snap, s.translationsOf(snap))
 	}
 	c.publish(now, s.opts.StageTimeout)
-	return nil
 }
 
 func refusalReason(err error) string {
