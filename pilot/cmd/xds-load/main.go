@@ -38,6 +38,7 @@ type flags struct {
 	spec       modeltest.MeshSpec
 	fleet      load.FleetSpec
 	full       bool
+	delta      bool
 	validating int
 	metadata   []string
 
@@ -61,6 +62,7 @@ func parse(args []string, errOut io.Writer) (flags, error) {
 	fs.IntVar(&f.fleet.Proxies, "proxies", 100, "sidecars to connect, each its own gRPC connection and ADS stream")
 	fs.IntVar(&f.fleet.Namespaces, "namespaces", 10, "namespaces of the mesh's services and of the sidecars")
 	fs.IntVar(&f.fleet.LabelSets, "label-sets", 10, "label sets (Deployments) the sidecars spread over: app, version, pod-template-hash")
+	fs.BoolVar(&f.delta, "delta", false, "every sidecar speaks Delta xDS (xds/adsc, decoding and validating), as Istio's sidecars do by default")
 	fs.BoolVar(&f.full, "full", false, "every sidecar decodes and validates every resource as Envoy does (xds/adsc), instead of the cheap client")
 	fs.IntVar(&f.validating, "validating", 0, "this many sidecars, spread over the fleet, run the full client while the rest stay cheap")
 	fs.Func("node-metadata", "KEY=VALUE added to every node's metadata (repeatable), e.g. ISTIO_VERSION=1.31.0", func(s string) error {
@@ -160,9 +162,12 @@ func run(ctx context.Context, f flags) (load.Report, error) {
 		opts.Fleet.Metadata[k] = v
 	}
 	client := "cheap"
-	if f.full {
+	switch {
+	case f.delta:
+		opts.Dial, client = load.DeltaDialer, "Delta (validating)"
+	case f.full:
 		opts.Dial, client = load.FullDialer, "full (validating)"
-	} else {
+	default:
 		opts.Dial = load.LiteDialer(lite.NewNameCache())
 	}
 	if opts.Server.PID == 0 {

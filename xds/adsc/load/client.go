@@ -41,13 +41,23 @@ func LiteDialer(cache *lite.NameCache) Dialer {
 // FullDialer runs xds/adsc: every resource decoded and validated as Envoy does, and NACKed when it
 // would be refused.
 func FullDialer(ctx context.Context, conn grpc.ClientConnInterface, id string, metadata map[string]any, observe func(*lite.Response)) (Stream, error) {
+	return dialFull(ctx, conn, adsc.Options{NodeID: id, Metadata: metadata}, observe)
+}
+
+// DeltaDialer runs xds/adsc over Delta xDS, as Istio's sidecars connect by default: subscriptions
+// by names added and removed, responses carrying only what changed.
+func DeltaDialer(ctx context.Context, conn grpc.ClientConnInterface, id string, metadata map[string]any, observe func(*lite.Response)) (Stream, error) {
+	return dialFull(ctx, conn, adsc.Options{NodeID: id, Metadata: metadata, Delta: true}, observe)
+}
+
+func dialFull(ctx context.Context, conn grpc.ClientConnInterface, opts adsc.Options, observe func(*lite.Response)) (Stream, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	c, err := adsc.Dial(ctx, conn, adsc.Options{NodeID: id, Metadata: metadata})
+	c, err := adsc.Dial(ctx, conn, opts)
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	s := &fullStream{c: c, cancel: cancel, done: make(chan struct{})}
+	s := &fullStream{c: c, delta: opts.Delta, cancel: cancel, done: make(chan struct{})}
 	go s.relay(observe)
 	return s, nil
 }
@@ -55,6 +65,7 @@ func FullDialer(ctx context.Context, conn grpc.ClientConnInterface, id string, m
 // fullStream reports an adsc client's responses as the lite client does.
 type fullStream struct {
 	c      *adsc.Client
+	delta  bool
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -67,8 +78,13 @@ func (s *fullStream) relay(observe func(*lite.Response)) {
 		for i, name := range r.Names {
 			resources = append(resources, lite.Resource{Name: []byte(name), Body: r.Bodies[i]})
 		}
+		var removed [][]byte
+		for _, name := range r.Removed {
+			removed = append(removed, []byte(name))
+		}
 		observe(&lite.Response{TypeURL: r.TypeURL, Version: r.Version, Nonce: r.Nonce, Size: r.Size, Resources: resources,
-			Full:     r.TypeURL == resourcev3.ClusterType || r.TypeURL == resourcev3.ListenerType,
+			Full:     !s.delta && (r.TypeURL == resourcev3.ClusterType || r.TypeURL == resourcev3.ListenerType),
+			Removed:  removed,
 			Received: r.Received, Answered: r.Answered, NACK: r.Err})
 	}
 }
