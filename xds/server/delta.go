@@ -2,6 +2,7 @@ package server
 
 import (
 	"strconv"
+	"strings"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"go.uber.org/zap"
@@ -115,15 +116,30 @@ func (s *Server) dueDeltaResponses(c *conn, nonce *int64) []*discoveryv3.DeltaDi
 	return out
 }
 
+// named lists the resources of a sent set whose names a NACK's message mentions.
+func (c *conn) named(t int, version, message string) []string {
+	set, ok := c.recentSet(t, version)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, e := range set.entries {
+		if strings.Contains(message, e.name) {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}
+
 // takeAnswer records an ACK or NACK of the response ex: the client's accepted set, or what it
 // refused and why. The conn's lock is held.
 func (s *Server) takeAnswer(c *conn, t int, ex exchange, message string, refused bool) {
 	if refused {
-		c.nack[t] = nackRecord{exchange: ex, Message: message}
+		c.nack[t] = nackRecord{exchange: ex, Message: message, Resources: c.named(t, ex.Version, message)}
 		c.holds[t], c.holdsSet[t] = c.ackedSet[t].version, c.ackedSet[t] // the client keeps what it last accepted
 		s.opts.Metrics.nacks.WithLabelValues(typeShort[t]).Inc()
 		s.log.Warn("proxy rejected config", zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("protocol", c.protocol()),
-			zap.String("type", typeShort[t]), zap.String("version", ex.Version), zap.String("error", message))
+			zap.String("type", typeShort[t]), zap.Strings("resources", c.nack[t].Resources), zap.String("version", ex.Version), zap.String("error", message))
 		return
 	}
 	c.acked[t] = ex

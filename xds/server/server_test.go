@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,7 +298,7 @@ func TestNackedConfigIsNotResent(t *testing.T) {
 		c := f.dial(adsc.Options{Reject: func(typeURL string, msgs []proto.Message) error {
 			for _, m := range msgs {
 				if rc, ok := m.(*routev3.RouteConfiguration); ok && strings.Contains(routesText(map[string]proto.Message{"": rc}), `"7s"`) {
-					return errors.New("route timeout 7s refused")
+					return errors.New("route config 9080: route timeout 7s refused")
 				}
 			}
 			return nil
@@ -319,6 +320,11 @@ func TestNackedConfigIsNotResent(t *testing.T) {
 		if last := got[len(got)-1]; last.Err == nil {
 			t.Fatalf("the 7s route was not refused")
 		}
+		// syncz names the refused resource, as the message does.
+		waitFor(t, "syncz to name the refused route config", func() bool {
+			nack := f.srv.SyncStatus()[0].Types["rds"].LastNack
+			return nack != nil && slices.Equal(nack.Resources, []string{"9080"})
+		})
 		quiet(t, c, "after a NACK") // no resend of the refused version
 
 		setTimeout(3 * time.Second) // a new version goes out and is taken

@@ -22,6 +22,9 @@ type exchange struct {
 type nackRecord struct {
 	exchange
 	Message string `json:"message,omitempty"`
+	// Resources are the resources of the refused response that the message names: Envoy names the
+	// ones it could not take.
+	Resources []string `json:"resources,omitempty"`
 }
 
 // next decides what to publish for each type: the desired set filtered to the subscription, except
