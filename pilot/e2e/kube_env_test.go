@@ -109,8 +109,9 @@ func (b *kubeBookinfo) vsCondition() (*metav1.Condition, int64, error) {
 // proxyVersions is what /debug/syncz says the one connected proxy acknowledged, by type.
 func proxyVersions(p *Pilot) (map[string]string, error) {
 	var syncz []struct {
-		ID    string `json:"id"`
-		Types map[string]struct {
+		ID     string `json:"id"`
+		Staged bool   `json:"staged"`
+		Types  map[string]struct {
 			Sent  struct{ Version string } `json:"sent"`
 			Acked struct{ Version string } `json:"acked"`
 		} `json:"types"`
@@ -120,6 +121,10 @@ func proxyVersions(p *Pilot) (map[string]string, error) {
 	}
 	if len(syncz) != 1 {
 		return nil, fmt.Errorf("want one connected proxy, got %d", len(syncz))
+	}
+	if syncz[0].Staged {
+		// Mid make-before-break: the routes it holds are the warm-up ones, about to be replaced.
+		return nil, fmt.Errorf("the proxy is staged: its listeners or routes wait for new clusters")
 	}
 	out := map[string]string{}
 	for _, typ := range []string{"cds", "eds", "lds", "rds"} {
