@@ -14,6 +14,7 @@ import (
 	// without which protojson cannot resolve the Any and refuses the whole file.
 	httpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/upstreams/http/v3"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 	"sigs.k8s.io/yaml"
 
 	"github.com/minipilot/minipilot/model"
@@ -23,7 +24,12 @@ const httpOptionsKey = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
 
 func load(t *testing.T) *bootstrapv3.Bootstrap {
 	t.Helper()
-	data, err := os.ReadFile("bootstrap.yaml")
+	return loadFile(t, "bootstrap.yaml")
+}
+
+func loadFile(t *testing.T, name string) *bootstrapv3.Bootstrap {
+	t.Helper()
+	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +46,19 @@ func load(t *testing.T) *bootstrapv3.Bootstrap {
 		t.Fatalf("bootstrap.yaml breaks Envoy's validation rules: %v", err)
 	}
 	return &b
+}
+
+// bootstrap-delta.yaml is bootstrap.yaml speaking Delta xDS, and nothing else.
+func TestDeltaBootstrap(t *testing.T) {
+	delta := loadFile(t, "bootstrap-delta.yaml")
+	ads := delta.GetDynamicResources().GetAdsConfig()
+	if ads.GetApiType() != corev3.ApiConfigSource_DELTA_GRPC {
+		t.Fatalf("bootstrap-delta.yaml: api_type %v, want DELTA_GRPC", ads.GetApiType())
+	}
+	ads.ApiType = corev3.ApiConfigSource_GRPC
+	if !proto.Equal(delta, load(t)) {
+		t.Error("bootstrap-delta.yaml differs from bootstrap.yaml in more than api_type")
+	}
 }
 
 func TestNode(t *testing.T) {
