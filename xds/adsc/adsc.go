@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"sync"
@@ -247,12 +248,19 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, received time.Time,
 	if err := c.send(t, c.requested[t], resp.GetVersionInfo(), resp.GetNonce(), nil); err != nil {
 		return err
 	}
+	return c.lead(t)
+}
+
+// lead asks for what the resources of a type now held lead to, as Envoy does: the endpoints of EDS
+// clusters, listeners once those are warm, the route configs listeners name.
+func (c *Client) lead(t string) error {
+	all := slices.Collect(maps.Values(c.resources[t]))
 	switch t {
 	case resourcev3.ClusterType:
-		if err := c.follow(resourcev3.EndpointType, edsClusters(msgs)); err != nil {
+		if err := c.follow(resourcev3.EndpointType, edsClusters(all)); err != nil {
 			return err
 		}
-		if len(edsClusters(msgs)) == 0 {
+		if len(edsClusters(all)) == 0 {
 			return c.startListening()
 		}
 	case resourcev3.EndpointType:
@@ -260,7 +268,7 @@ func (c *Client) handle(resp *discoveryv3.DiscoveryResponse, received time.Time,
 			return c.startListening()
 		}
 	case resourcev3.ListenerType:
-		return c.follow(resourcev3.RouteType, routeNames(msgs))
+		return c.follow(resourcev3.RouteType, routeNames(all))
 	}
 	return nil
 }

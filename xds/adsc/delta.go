@@ -8,7 +8,6 @@ import (
 	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
-	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	statuspb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/protobuf/proto"
 )
@@ -108,23 +107,7 @@ func (c *Client) handleDelta(resp *discoveryv3.DeltaDiscoveryResponse, received 
 	if err := c.sendDelta(t, c.requested[t], resp.GetNonce(), nil); err != nil {
 		return err
 	}
-	all := slices.Collect(maps.Values(c.resources[t]))
-	switch t {
-	case resourcev3.ClusterType:
-		if err := c.follow(resourcev3.EndpointType, edsClusters(all)); err != nil {
-			return err
-		}
-		if len(edsClusters(all)) == 0 {
-			return c.startListening()
-		}
-	case resourcev3.EndpointType:
-		if c.warm() {
-			return c.startListening()
-		}
-	case resourcev3.ListenerType:
-		return c.follow(resourcev3.RouteType, routeNames(all))
-	}
-	return nil
+	return c.lead(t)
 }
 
 // decodeDelta unpacks and validates a Delta response's resources, as decode does for SotW.

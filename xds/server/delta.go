@@ -7,8 +7,6 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/anypb"
 )
 
@@ -41,12 +39,9 @@ func (s *Server) serveDelta(stream deltaStream, fixedType int) error {
 
 // handleDeltaRequest takes a subscription change, an ACK or a NACK.
 func (s *Server) handleDeltaRequest(c *conn, req *discoveryv3.DeltaDiscoveryRequest) error {
-	t, known := typeIndex(req.GetTypeUrl())
+	t, known, err := requestType(req.GetTypeUrl())
 	if !known {
-		if req.GetTypeUrl() == "" {
-			return status.Error(codes.InvalidArgument, "an ADS request must name its type_url")
-		}
-		return nil // a type minipilot does not serve: nothing is answered, as Envoy expects
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

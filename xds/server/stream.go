@@ -186,12 +186,9 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryRes
 
 // handleRequest takes an ACK, a NACK or a new subscription, and decides what the stream gets next.
 func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error {
-	t, known := typeIndex(req.GetTypeUrl())
+	t, known, err := requestType(req.GetTypeUrl())
 	if !known {
-		if req.GetTypeUrl() == "" {
-			return status.Error(codes.InvalidArgument, "an ADS request must name its type_url")
-		}
-		return nil // a type minipilot does not serve: nothing is answered, as Envoy expects
+		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -223,6 +220,18 @@ func (s *Server) decide(c *conn, now time.Time, retranslate bool) {
 		_ = c.translate(snap, s.translationsOf(snap))
 	}
 	c.publish(now, s.opts.StageTimeout)
+}
+
+// requestType reads a request's type. A type minipilot does not serve is not an error: nothing is
+// answered, as Envoy expects; a missing one is.
+func requestType(url string) (int, bool, error) {
+	if t, ok := typeIndex(url); ok {
+		return t, true, nil
+	}
+	if url == "" {
+		return 0, false, status.Error(codes.InvalidArgument, "an ADS request must name its type_url")
+	}
+	return 0, false, nil
 }
 
 func refusalReason(err error) string {
