@@ -144,20 +144,25 @@ type NodeLookup func(name string) *corev1.Node
 func (c *converter) indexPods(pods []*corev1.Pod) PodLookup {
 	m := make(map[string]*corev1.Pod, len(pods))
 	for _, p := range pods {
-		c.guard(KindPod, p, func() {
-			var ps problems
-			ok := ps.objectName(p.Name, p.Namespace, "Pod", validation.IsDNS1123Subdomain)
-			ok = ps.labels("metadata.labels", p.Labels) && ok
-			if p.Status.PodIP != "" {
-				ok = ps.ip("status.podIP", p.Status.PodIP, anyIP, "") && ok
-			}
-			c.report(KindPod, p, ps, !ok, " (the endpoints that refer to it get no labels)")
-			if ok {
-				m[p.Namespace+"/"+p.Name] = p
-			}
-		})
+		if c.checkPod(p) {
+			m[p.Namespace+"/"+p.Name] = p
+		}
 	}
 	return func(ns, name string) *corev1.Pod { return m[ns+"/"+name] }
+}
+
+// checkPod checks what endpoints read of a Pod; one the API server would refuse is reported.
+func (c *converter) checkPod(p *corev1.Pod) (ok bool) {
+	c.guard(KindPod, p, func() {
+		var ps problems
+		ok = ps.objectName(p.Name, p.Namespace, "Pod", validation.IsDNS1123Subdomain)
+		ok = ps.labels("metadata.labels", p.Labels) && ok
+		if p.Status.PodIP != "" {
+			ok = ps.ip("status.podIP", p.Status.PodIP, anyIP, "") && ok
+		}
+		c.report(KindPod, p, ps, !ok, " (the endpoints that refer to it get no labels)")
+	})
+	return ok
 }
 
 // indexNodes indexes the Nodes endpoints take their locality from; a Node with a bad name or labels
@@ -165,17 +170,22 @@ func (c *converter) indexPods(pods []*corev1.Pod) PodLookup {
 func (c *converter) indexNodes(nodes []*corev1.Node) NodeLookup {
 	m := make(map[string]*corev1.Node, len(nodes))
 	for _, n := range nodes {
-		c.guard(KindNode, n, func() {
-			var ps problems
-			ok := ps.name("metadata.name", n.Name, "Node name", validation.IsDNS1123Subdomain, "")
-			ok = ps.labels("metadata.labels", n.Labels) && ok
-			c.report(KindNode, n, ps, !ok, " (the endpoints on it get no locality from it)")
-			if ok {
-				m[n.Name] = n
-			}
-		})
+		if c.checkNode(n) {
+			m[n.Name] = n
+		}
 	}
 	return func(name string) *corev1.Node { return m[name] }
+}
+
+// checkNode checks what endpoints read of a Node.
+func (c *converter) checkNode(n *corev1.Node) (ok bool) {
+	c.guard(KindNode, n, func() {
+		var ps problems
+		ok = ps.name("metadata.name", n.Name, "Node name", validation.IsDNS1123Subdomain, "")
+		ok = ps.labels("metadata.labels", n.Labels) && ok
+		c.report(KindNode, n, ps, !ok, " (the endpoints on it get no locality from it)")
+	})
+	return ok
 }
 
 // isNil says whether an object is a typed nil pointer (a list may hold one; it names nothing).

@@ -4,7 +4,6 @@ package kube
 
 import (
 	"maps"
-	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -17,13 +16,11 @@ import (
 )
 
 // objectIndex holds the Kubernetes objects of one cluster as the queue's handlers last saw them, and
-// the model part converted from them. Conversion is adapters/k8s's, the same as for manifest files;
-// it runs again only when a handler changed something, and then over the whole index, because an
-// endpoint's labels and locality come from its Pod and Node, so a Pod or Node change reaches every
-// endpoint that refers to it without reverse indexes.
+// their conversion into the model. Conversion is adapters/k8s's, the same as for manifest files, and
+// incremental: a handler's change converts that object again and, for a Pod or a Node, the
+// endpoints that read it; nothing else.
 type objectIndex struct {
-	opts k8s.Options
-	log  *zap.Logger
+	log *zap.Logger
 
 	mu        sync.Mutex
 	services  map[string]*corev1.Service
@@ -31,28 +28,30 @@ type objectIndex struct {
 	endpoints map[string]*corev1.Endpoints
 	pods      map[string]*corev1.Pod
 	nodes     map[string]*corev1.Node
-	version   uint64 // counts changes
-	dirty     bool   // changed since the registration was last told
-	built     uint64 // the version part was converted from
+	converted *k8s.Incremental
+	dirty     bool // changed since the registration was last told
 	part      model.Part
+	partOf    uint64 // changes counts them; part is as of partOf
+	changes   uint64
 }
 
 func newObjectIndex(opts k8s.Options, log *zap.Logger) *objectIndex {
 	return &objectIndex{
-		opts:      opts,
 		log:       log,
 		services:  map[string]*corev1.Service{},
 		slices:    map[string]*discoveryv1.EndpointSlice{},
 		endpoints: map[string]*corev1.Endpoints{},
 		pods:      map[string]*corev1.Pod{},
 		nodes:     map[string]*corev1.Node{},
-		built:     ^uint64(0),
+		converted: k8s.NewIncremental(opts),
+		partOf:    ^uint64(0),
 	}
 }
 
 // set records the current state of one object (nil: it is gone) unless it makes no difference to
-// the model. It reports whether the index changed.
-func set[T metav1.Object](x *objectIndex, m map[string]T, key string, obj T, present bool, same func(a, b T) bool) bool {
+// the model, and converts what the change reaches (convert). It reports whether the index changed.
+func set[T metav1.Object](x *objectIndex, m map[string]T, key string, obj T, present bool, same func(a, b T) bool,
+	convert func(key string, obj T)) bool {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	old, had := m[key]
@@ -61,12 +60,15 @@ func set[T metav1.Object](x *objectIndex, m map[string]T, key string, obj T, pre
 		return false
 	case !present:
 		delete(m, key)
+		var gone T
+		convert(key, gone)
 	case had && same(old, obj):
 		return false
 	default:
 		m[key] = obj
+		convert(key, obj)
 	}
-	x.version++
+	x.changes++
 	x.dirty = true
 	return true
 }
@@ -80,29 +82,21 @@ func (x *objectIndex) takeDirty() bool {
 	return d
 }
 
-// Part converts the index into the model, or returns the last conversion if nothing changed.
+// Part is the index's model: what the handlers' changes converted, assembled.
 func (x *objectIndex) Part() model.Part {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.built == x.version {
+	if x.partOf == x.changes {
 		return x.part
 	}
-	objs := k8s.Objects{
-		Services:       sortedValues(x.services),
-		EndpointSlices: sortedValues(x.slices),
-		Endpoints:      sortedValues(x.endpoints),
-		Pods:           sortedValues(x.pods),
-		Nodes:          sortedValues(x.nodes),
-	}
-	part := objs.Part(x.opts)
+	part := x.converted.Part()
 	x.logNewRejections(part.Rejections)
-	x.part = part
-	x.built = x.version
+	x.part, x.partOf = part, x.changes
 	return x.part
 }
 
 // logNewRejections warns about the objects (or items) conversion refused that it did not refuse the
-// last time: every change converts the whole index again, and a standing refusal is in configz.
+// last time: a standing refusal is in configz, and is not logged again on every change.
 func (x *objectIndex) logNewRejections(rejections []model.Rejection) {
 	before := make(map[model.Rejection]bool, len(x.part.Rejections))
 	for _, r := range x.part.Rejections {
@@ -122,21 +116,16 @@ func (x *objectIndex) counts() (services, endpoints int) {
 	return len(p.Services), len(p.Endpoints)
 }
 
-func sortedValues[T any](m map[string]T) []T {
-	out := make([]T, 0, len(m))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, m[k])
-	}
-	return out
-}
-
 // sameVersion: the object did not change at all.
 func sameVersion[T metav1.Object](a, b T) bool {
 	return a.GetResourceVersion() == b.GetResourceVersion()
 }
 
-// samePod: conversion reads a Pod's labels only (subsets select on them); status churn is no news.
-func samePod(a, b *corev1.Pod) bool { return maps.Equal(a.Labels, b.Labels) }
+// samePod: conversion reads a Pod's labels (subsets select on them) and checks its IP; other
+// status churn is no news.
+func samePod(a, b *corev1.Pod) bool {
+	return maps.Equal(a.Labels, b.Labels) && a.Status.PodIP == b.Status.PodIP
+}
 
 // sameNode: conversion reads a Node's topology labels only; heartbeats are no news.
 func sameNode(a, b *corev1.Node) bool {

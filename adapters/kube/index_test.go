@@ -22,12 +22,12 @@ func TestIndexReportsRefusedObjectsOnce(t *testing.T) {
 		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", ResourceVersion: rv},
 			Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.1", Ports: []corev1.ServicePort{{Name: "http", Port: port}}}}
 	}
-	set(x, x.services, "ns/bad", svc("bad", "1", 70000), true, sameVersion)
+	set(x, x.services, "ns/bad", svc("bad", "1", 70000), true, sameVersion, x.converted.SetService)
 	p := x.Part()
 	if len(p.Rejections) != 1 || p.Rejections[0].Source != "kube/c1" || len(p.Services) != 1 || len(p.Services[0].Ports) != 0 {
 		t.Fatalf("part %+v", p)
 	}
-	set(x, x.services, "ns/good", svc("good", "2", 80), true, sameVersion)
+	set(x, x.services, "ns/good", svc("good", "2", 80), true, sameVersion, x.converted.SetService)
 	if p := x.Part(); len(p.Services) != 2 || len(p.Rejections) != 1 {
 		t.Fatalf("part after an unrelated change %+v", p)
 	}

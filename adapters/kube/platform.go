@@ -133,19 +133,19 @@ func (p *Platform) update(_ context.Context, key Key) error {
 	switch key.Kind {
 	case kindService:
 		o, ok := obj.(*corev1.Service)
-		changed = set(p.index, p.index.services, id, o, ok, sameVersion)
+		changed = set(p.index, p.index.services, id, o, ok, sameVersion, p.index.converted.SetService)
 	case kindEndpointSlice:
 		o, ok := obj.(*discoveryv1.EndpointSlice)
-		changed = set(p.index, p.index.slices, id, o, ok, sameVersion)
+		changed = set(p.index, p.index.slices, id, o, ok, sameVersion, p.index.converted.SetEndpointSlice)
 	case kindEndpoints:
 		o, ok := obj.(*corev1.Endpoints)
-		changed = set(p.index, p.index.endpoints, id, o, ok, sameVersion)
+		changed = set(p.index, p.index.endpoints, id, o, ok, sameVersion, p.index.converted.SetEndpoints)
 	case kindPod:
 		o, ok := obj.(*corev1.Pod)
-		changed = set(p.index, p.index.pods, id, o, ok, samePod)
+		changed = set(p.index, p.index.pods, id, o, ok, samePod, p.index.converted.SetPod)
 	case kindNode:
 		o, ok := obj.(*corev1.Node)
-		changed = set(p.index, p.index.nodes, key.Name, o, ok, sameNode)
+		changed = set(p.index, p.index.nodes, key.Name, o, ok, sameNode, p.index.converted.SetNode)
 	}
 	if changed {
 		p.opts.Log.Debug("object changed", zap.Stringer("key", key), zap.Bool("deleted", obj == nil))

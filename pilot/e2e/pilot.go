@@ -77,6 +77,9 @@ func (p *Pilot) start() {
 	// A short drain keeps restarts quick; a test that looks at the drain gives its own (the last wins).
 	args := append([]string{"--grpc-addr", p.GRPCAddr, "--http-addr", p.HTTPAddr, "--debounce", "20ms", "--debounce-max", "200ms",
 		"--shutdown-grace", "500ms"}, p.args...)
+	if level := os.Getenv("E2E_PILOT_LOG_LEVEL"); level != "" {
+		args = append(args, "--log-level", level) // E2E_PILOT_LOG_LEVEL=debug logs every request and response
+	}
 	p.logs = &syncBuffer{}
 	p.cmd = exec.Command(Binary(p.t), args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -176,6 +177,10 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryRes
 		for i, e := range send {
 			resp.Resources[i] = &anypb.Any{TypeUrl: typeURLs[t], Value: e.raw}
 		}
+		if ce := s.log.Check(zap.DebugLevel, "response"); ce != nil {
+			ce.Write(zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("type", typeShort[t]), zap.String("nonce", resp.Nonce),
+				zap.String("version", set.version), zap.Strings("resources", names(send)))
+		}
 		c.sent[t] = exchange{Version: set.version, Nonce: resp.Nonce, At: now}
 		c.inflight[t], c.holds[t], c.holdsSet[t] = true, set.version, set
 		c.remember(t, set)
@@ -195,7 +200,15 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 	now := s.opts.Clock.Now()
 	nonce := req.GetResponseNonce()
 	if c.sent[t].Nonce != "" && nonce != c.sent[t].Nonce {
+		if ce := s.log.Check(zap.DebugLevel, "stale request ignored"); ce != nil {
+			ce.Write(zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("type", typeShort[t]),
+				zap.String("nonce", nonce), zap.String("sentNonce", c.sent[t].Nonce), zap.Strings("resources", req.GetResourceNames()))
+		}
 		return nil // a stale request, answering an older response: the protocol says to ignore it
+	}
+	if ce := s.log.Check(zap.DebugLevel, "request"); ce != nil {
+		ce.Write(zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("type", typeShort[t]), zap.String("nonce", nonce),
+			zap.Bool("nack", req.GetErrorDetail() != nil), zap.Strings("resources", req.GetResourceNames()))
 	}
 	if nonce != "" {
 		c.inflight[t] = false
@@ -244,4 +257,13 @@ func refusalReason(err error) string {
 func typeOf(url string) int {
 	t, _ := typeIndex(url)
 	return t
+}
+
+// names lists the names of some resources, for debug logs.
+func names(rs []*resource) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.name
+	}
+	return out
 }
