@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -61,18 +62,37 @@ type Pilot struct {
 // says it serves. It is stopped when the test ends; its log is printed if the test failed.
 func StartPilot(t testing.TB, args ...string) *Pilot {
 	t.Helper()
-	p := &Pilot{GRPCAddr: FreeAddr(t), HTTPAddr: FreeAddr(t), args: args, t: t}
-	p.start()
+	Binary(t) // built before addresses are chosen: the longer the wait, the likelier another takes them
+	p := &Pilot{args: args, t: t}
 	t.Cleanup(func() {
 		p.Stop()
-		if t.Failed() {
+		if t.Failed() && p.logs != nil {
 			t.Logf("pilot-discovery log:\n%s", p.logs.String())
 		}
 	})
-	return p
+	// A free port can be taken by another process between choosing it and binding it (tests run in
+	// parallel on a shared machine): then start again on others.
+	for attempt := 1; ; attempt++ {
+		p.GRPCAddr, p.HTTPAddr = FreeAddr(t), FreeAddr(t)
+		err := p.tryStart()
+		if err == nil {
+			return p
+		}
+		if attempt == 3 || !strings.Contains(p.logs.String(), "address already in use") {
+			t.Fatal(err)
+		}
+	}
 }
 
 func (p *Pilot) start() {
+	p.t.Helper()
+	if err := p.tryStart(); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// tryStart starts the process and waits until it is ready; an error if it exits first.
+func (p *Pilot) tryStart() error {
 	p.t.Helper()
 	// A short drain keeps restarts quick; a test that looks at the drain gives its own (the last wins).
 	args := append([]string{"--grpc-addr", p.GRPCAddr, "--http-addr", p.HTTPAddr, "--debounce", "20ms", "--debounce-max", "200ms",
@@ -85,19 +105,26 @@ func (p *Pilot) start() {
 	p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
-		p.t.Fatal(err)
+		return err
 	}
 	p.exited = make(chan struct{})
 	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	Eventually(p.t, 30*time.Second, "pilot-discovery to be ready", func() error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
 		select {
 		case <-p.exited:
-			p.t.Fatalf("pilot-discovery exited: %s", p.logs.String())
+			return fmt.Errorf("pilot-discovery exited: %s", p.logs.String())
 		default:
 		}
 		_, err := p.Get("/readyz")
-		return err
-	})
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("pilot-discovery not ready after 30s: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // Stop ends the process gracefully (SIGTERM), or kills it after a grace period.
