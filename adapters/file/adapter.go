@@ -33,6 +33,7 @@ type Adapter struct {
 	onStep func(step)
 
 	mu         sync.Mutex
+	kube       kubeObjects        // the core objects in force, converted
 	accepted   dirState           // the files whose content is in force
 	lastGood   map[string]*object // by key: what is in force, kept through later bad edits
 	rejections []model.Rejection  // of the accepted content, as in part
@@ -135,65 +136,23 @@ func (a *Adapter) note(notes []model.Rejection) bool {
 }
 
 func (a *Adapter) build(objs map[string]*object, rejections []model.Rejection) model.Part {
-	keys := make([]string, 0, len(objs))
-	for k := range objs {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var kube k8s.Objects
-	var configs []model.Config
-	for _, k := range keys {
-		o := objs[k]
-		switch {
-		case o.service != nil:
-			kube.Services = append(kube.Services, o.service)
-		case o.endpointSlice != nil:
-			kube.EndpointSlices = append(kube.EndpointSlices, o.endpointSlice)
-		case o.endpoints != nil:
-			kube.Endpoints = append(kube.Endpoints, o.endpoints)
-		case o.pod != nil:
-			kube.Pods = append(kube.Pods, o.pod)
-		case o.node != nil:
-			kube.Nodes = append(kube.Nodes, o.node)
-		case o.config != nil:
-			configs = append(configs, o.config)
-		}
-	}
-	opts := a.opts
-	opts.SourceOf = func(kind, namespace, name string) string {
-		if namespace == "" {
-			namespace = "default" // a Node's key, as parseDocument made it
-		}
-		if o := objs[kind+"/"+namespace+"/"+name]; o != nil {
-			return o.source
-		}
-		return ""
-	}
-	part, err := convert(kube, opts)
+	part, err := a.kube.update(objs, a.opts)
 	if err != nil {
-		// Part guards the conversion of each object; this is for a bug outside those guards.
+		// Conversion guards each object; this is for a bug outside those guards.
 		a.log.Error("converting the directory failed; keeping the previous config", zap.Error(err))
 		part = a.part
 		part.Rejections = nil
 		rejections = append(rejections, model.Rejection{Meta: model.Meta{Source: a.dir},
 			Reason: fmt.Sprintf("%v; the previous config stays in force", err)})
 	} else {
-		for _, c := range configs {
-			part.Add(c)
+		for _, k := range slices.Sorted(maps.Keys(objs)) {
+			if c := objs[k].config; c != nil {
+				part.Add(c)
+			}
 		}
 	}
 	part.Rejections = slices.Concat(part.Rejections, rejections)
 	return part
-}
-
-// convert is kube.Part, with a panic turned into an error.
-func convert(kube k8s.Objects, opts k8s.Options) (part model.Part, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("internal error converting the directory: %v", r)
-		}
-	}()
-	return kube.Part(opts), nil
 }
 
 func metaOf(o *object) model.Meta {

@@ -18,7 +18,8 @@ import (
 // timing says when the watch reads the directory and when it believes what it read.
 type timing struct {
 	// settle is how long the directory must be quiet after an event before it is read: one edit
-	// is several events (write, rename, chmod), and one read should see them all.
+	// is several events (write, rename, chmod) that come within microseconds, and one read should see
+	// them all. In-place writes are held (below), so this need not wait for slow writers.
 	settle time.Duration
 	// hold is how long content that may be half-written must stay the same before it is used:
 	// a file written in place, a removed file, a recreated or swapped directory, a change no event
@@ -30,7 +31,7 @@ type timing struct {
 }
 
 func defaultTiming() timing {
-	return timing{settle: 50 * time.Millisecond, hold: time.Second, rescan: 30 * time.Second}
+	return timing{settle: 10 * time.Millisecond, hold: time.Second, rescan: 30 * time.Second}
 }
 
 // Run loads the directory, registers it as synced, and reloads it whenever something in it changes,
