@@ -10,6 +10,7 @@ import (
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 
 	"github.com/minipilot/minipilot/adapters/kube/kubetest"
+	"github.com/minipilot/minipilot/model/modeltest"
 	"github.com/minipilot/minipilot/xds/adsc"
 )
 
@@ -34,8 +35,8 @@ func TestIstiodServesTheSameMesh(t *testing.T) {
 	IstioFile(t, "istiod") // skip before paying for an API server
 	c := kubetest.Start(t)
 	PrepareIstio(t, c)
-	mesh := KubeMesh{Services: 3, Endpoints: 2, Namespaces: 2}
-	mesh.Apply(t, c)
+	mesh := modeltest.MeshSpec{Services: 3, Endpoints: 2, Namespaces: 2, Rules: modeltest.RulesOne}
+	ApplyMesh(t, c, mesh)
 
 	istiod := StartIstiod(t, c, IstiodOptions{})
 	pilot := StartPilot(t, "--kubeconfig", c.Kubeconfig, "--leader-election-namespace", IstiodNamespace)
@@ -72,13 +73,13 @@ func TestIstiodServesTheSameMesh(t *testing.T) {
 
 // meshClusters are the outbound clusters both must send for a mesh: one per service, and one per
 // subset of svc-0's DestinationRule.
-func meshClusters(m KubeMesh) []string {
+func meshClusters(m modeltest.MeshSpec) []string {
 	var out []string
 	for i := range m.Services {
-		out = append(out, fmt.Sprintf("outbound|%d||%s", MeshPort, m.Host(i)))
+		out = append(out, fmt.Sprintf("outbound|%d||%s", modeltest.Port, m.Host(i)))
 	}
 	for _, subset := range []string{"v1", "v2"} {
-		out = append(out, fmt.Sprintf("outbound|%d|%s|%s", MeshPort, subset, m.Host(0)))
+		out = append(out, fmt.Sprintf("outbound|%d|%s|%s", modeltest.Port, subset, m.Host(0)))
 	}
 	return out
 }

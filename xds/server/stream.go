@@ -216,6 +216,14 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 	}
 	sub := newSubscription(req.GetResourceNames())
 	resubscribed := !c.subs[t].sameAs(sub)
+	if added := sub.namesNotIn(c.subs[t]); len(added) > 0 && c.holds[t] != "" {
+		// A client forgets what it unsubscribes from (gRPC drops it from its cache at once), so a
+		// name it asks for again must be sent again, even when the set's version is the one it
+		// was last sent: otherwise it waits for it in vain, and after its watch timeout calls it
+		// removed.
+		c.holdsSet[t] = c.holdsSet[t].without(added)
+		c.holds[t] = c.holdsSet[t].version
+	}
 	c.subs[t] = sub
 
 	s.decide(c, now, c.proxy.Proxyless && t == lds && resubscribed)

@@ -31,6 +31,21 @@ func (s subscription) sameAs(o subscription) bool {
 	return true
 }
 
+// namesNotIn lists the names s subscribes to by name that o does not name; nil when s is a
+// wildcard or o is not a subscription yet.
+func (s subscription) namesNotIn(o subscription) []string {
+	if s.wildcard || o.wildcard || !o.requested {
+		return nil
+	}
+	var out []string
+	for n := range s.names {
+		if !o.names[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // changed applies a Delta request's subscription changes. A type's first request that names
 // nothing subscribes to everything (the legacy wildcard); "*" subscribes and unsubscribes the
 // wildcard explicitly.

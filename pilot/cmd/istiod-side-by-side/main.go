@@ -19,7 +19,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/minipilot/minipilot/adapters/kube/kubefixture"
 	"github.com/minipilot/minipilot/adapters/kube/kubetest"
+	"github.com/minipilot/minipilot/model/modeltest"
 	"github.com/minipilot/minipilot/pilot/e2e"
 )
 
@@ -56,13 +58,18 @@ func main() {
 			fail(fmt.Errorf("%s: %v (run `make build`)", bin, err))
 		}
 	}
-	mesh := e2e.KubeMesh{Services: *services, Endpoints: *endpoints, Namespaces: *namespaces}
+	mesh := modeltest.MeshSpec{Services: *services, Endpoints: *endpoints, Namespaces: *namespaces, Rules: modeltest.RulesOne}
 
 	h := newHarness(*dir)
 	ok := h.run(func() {
 		c := kubetest.Start(h)
-		e2e.PrepareIstio(h, c)
-		mesh.Apply(h, c)
+		if slices.Contains(want, "istiod") {
+			e2e.PrepareIstio(h, c) // Istio's own CRDs (make istio-bins), which minipilot serves too
+		} else {
+			kubefixture.InstallCRDs(h, c) // minipilot's alone: no Istio build needed
+			kubefixture.Namespace(h, kubefixture.Client(h, c), e2e.IstiodNamespace)
+		}
+		e2e.ApplyMesh(h, c, mesh)
 		fmt.Printf("kube-apiserver  %s\n  KUBECONFIG=%s\n", c.Config.Host, c.Kubeconfig)
 		if slices.Contains(want, "istiod") {
 			d := e2e.StartIstiod(h, c, e2e.IstiodOptions{RequestsPerSecond: *rps, Dir: h.TempDir()})
@@ -75,7 +82,7 @@ func main() {
 				p.XDSAddr, p.DebugAddr, p.DebugAddr, p.cmd.Process.Pid, p.LogPath)
 		}
 		fmt.Printf("mesh            %d services × %d endpoints in %d namespaces, a VirtualService and a DestinationRule for %s\n",
-			mesh.Services, mesh.Endpoints, max(mesh.Namespaces, 1), mesh.Host(0))
+			mesh.Services, mesh.Endpoints, len(mesh.NamespaceNames()), mesh.Host(0))
 		fmt.Println("serving; Ctrl-C stops everything")
 		signals := make(chan os.Signal, 1)
 		signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
