@@ -13,6 +13,9 @@ import (
 type Change struct {
 	// Config is true when anything other than endpoints changed.
 	Config bool
+	// RoutingOnly is true when the config that changed is VirtualServices alone (services,
+	// DestinationRules and Gateways are as they were): clusters need no translating again.
+	RoutingOnly bool
 	// Endpoints holds the hostnames whose endpoints changed (in either case).
 	Endpoints map[string]bool
 	// Addresses holds the endpoint addresses added, removed or changed: the proxies at those
@@ -43,10 +46,11 @@ func Diff(prev, next *Snapshot) Change {
 		}
 		return c
 	}
-	c.Config = !equalServices(prev.byHost, next.byHost) ||
-		!equalRules(prev.VirtualServices, next.VirtualServices) ||
+	others := !equalServices(prev.byHost, next.byHost) ||
 		!equalRules(prev.DestinationRules, next.DestinationRules) ||
 		!equalRules(prev.Gateways, next.Gateways)
+	routing := !equalRules(prev.VirtualServices, next.VirtualServices)
+	c.Config, c.RoutingOnly = others || routing, routing && !others
 	for host, ports := range next.endpoints {
 		if c.diffEndpoints(prev.endpoints[host], ports) {
 			c.Endpoints[host] = true

@@ -88,6 +88,7 @@ func TestDiff(t *testing.T) {
 	for name, tc := range map[string]struct {
 		next      Part
 		config    bool
+		routing   bool // only VirtualServices changed
 		endpoints []string
 		addresses []string
 	}{
@@ -106,10 +107,24 @@ func TestDiff(t *testing.T) {
 		"a rule added": {next: with(func(p *Part) {
 			p.VirtualServices = []*VirtualService{{Meta: Meta{Kind: KindVirtualService, Name: "a", Namespace: "default"},
 				Spec: &networking.VirtualService{Hosts: []string{"a"}}}}
+		}), config: true, routing: true},
+		"a rule and a service port": {next: with(func(p *Part) {
+			p.VirtualServices = []*VirtualService{{Meta: Meta{Kind: KindVirtualService, Name: "a", Namespace: "default"},
+				Spec: &networking.VirtualService{Hosts: []string{"a"}}}}
+			s := *p.Services[0]
+			s.Ports = append(s.Ports, Port{Name: "grpc", Port: 81, Protocol: ProtocolGRPC})
+			p.Services[0] = &s
+		}), config: true},
+		"a DestinationRule added": {next: with(func(p *Part) {
+			p.DestinationRules = []*DestinationRule{{Meta: Meta{Kind: KindDestinationRule, Name: "a", Namespace: "default"},
+				Spec: &networking.DestinationRule{Host: "a"}}}
 		}), config: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			c := Diff(snap(base), snap(tc.next))
+			if c.RoutingOnly != tc.routing {
+				t.Errorf("RoutingOnly %v, want %v", c.RoutingOnly, tc.routing)
+			}
 			if c.Config != tc.config || !sameKeys(c.Endpoints, suffixed(tc.endpoints)) || !sameKeys(c.Addresses, tc.addresses) {
 				t.Errorf("got config %v, endpoints %v, addresses %v; want %v, %v, %v", c.Config, c.Endpoints, c.Addresses, tc.config, tc.endpoints, tc.addresses)
 			}

@@ -7,7 +7,9 @@ import (
 	"time"
 
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/minipilot/minipilot/crds/networking"
 	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/model/modeltest"
 	"github.com/minipilot/minipilot/xds/adsc"
@@ -54,6 +56,60 @@ func describeNames(rs []adsc.Response) []string {
 	out := make([]string, len(rs))
 	for i, r := range rs {
 		out[i] = fmt.Sprintf("%s%v", short(r.TypeURL), r.Names)
+	}
+	return out
+}
+
+// A VirtualService edit translates each sidecar view's listeners and routes again, and shares its
+// clusters and endpoint sets as they were (they read no VirtualService); the sidecars get RDS alone.
+func TestVirtualServiceChangeTranslatesOnlyRoutes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := startWith(t, modeltest.Mesh(50, 3), server.Options{StageTimeout: time.Minute, Metrics: server.NewMetrics(reg)})
+	var clients []*adsc.Client
+	for i := range 3 {
+		clients = append(clients, f.dial(adsc.Options{NodeID: fmt.Sprintf("sidecar~10.200.0.%d~p%d.ns-%d~ns-%d.svc.cluster.local", i, i, i, i)}))
+	}
+	for _, c := range clients {
+		settle(t, c, allTypes...)
+	}
+	before := translations(t, reg)
+	f.source.Update(func(p *model.Part) {
+		vs := *p.VirtualServices[0]
+		spec := *vs.Spec
+		spec.HTTP = slices.Clone(spec.HTTP)
+		route := *spec.HTTP[len(spec.HTTP)-1]
+		route.Timeout = networking.NewDuration(7 * time.Second)
+		spec.HTTP[len(spec.HTTP)-1] = &route
+		vs.Spec = &spec
+		p.VirtualServices = append([]*model.VirtualService{&vs}, p.VirtualServices[1:]...)
+	})
+	for _, c := range clients {
+		got := settle(t, c, resourcev3.RouteType)
+		if ts := types(got); !slices.Equal(ts, []string{"RouteConfiguration"}) {
+			t.Fatalf("a VirtualService edit sent %v, want RDS alone", describeNames(got))
+		}
+	}
+	after := translations(t, reg)
+	if after["full"] != before["full"] || after["routes"]-before["routes"] != 3 {
+		t.Fatalf("view translations before %v, after %v: want 3 more of routes alone (one per namespace's view), no full one", before, after)
+	}
+}
+
+// translations reads minipilot_xds_view_translations_total by how.
+func translations(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() != "minipilot_xds_view_translations_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			out[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
 	}
 	return out
 }

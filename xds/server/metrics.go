@@ -13,7 +13,7 @@ type Metrics struct {
 	// sentBytes and sentResources say what pushes cost on the wire, by type.
 	sentBytes     *prometheus.CounterVec
 	sentResources *prometheus.CounterVec
-	// translated counts the views translated, from scratch or by patching their endpoint sets.
+	// translated counts the views translated, from scratch or by patching their endpoint sets or routes.
 	translated *prometheus.CounterVec
 }
 
@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"type"}),
 		translated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "minipilot_xds_view_translations_total",
-			Help: "Translations of a view (proxies that read the same inputs), by how: full, or endpoints (only the changed endpoint sets rebuilt).",
+			Help: "Translations of a view (proxies that read the same inputs), by how: full, endpoints (only the changed endpoint sets rebuilt) or routes (a sidecar view's listeners and routes, for a VirtualService change).",
 		}, []string{"how"}),
 	}
 	if reg != nil {

@@ -167,8 +167,8 @@ func (s *Server) push(endpointsOnly bool) {
 		return // new objects, same content (or only rejections changed): nothing to send
 	case endpointsOnly && !change.EndpointsOnly() && prev != nil:
 		return // a config change: the config debounce will push it (the first config goes at once)
-	case change.EndpointsOnly() && !s.endpointsOnlyInEDS(snap, change):
-		change.Config = true // a DNS service's endpoints are in its clusters
+	case len(change.Endpoints) > 0 && !s.endpointsOnlyInEDS(snap, change):
+		change.Config, change.RoutingOnly = true, false // a DNS service's endpoints are in its clusters
 	}
 	s.publish(snap, change, start)
 }

@@ -17,6 +17,11 @@ type translation struct {
 	warnings []string
 	details  []translate.Warning
 	plan     *translate.EndpointPlan
+	// A sidecar's translation is made of two halves (translate.SidecarClusters and
+	// SidecarListeners), kept apart so that a change reaching one half keeps the other; these are
+	// their warnings. routeHalf says the translation is so made.
+	clusterDetails, listenerDetails []translate.Warning
+	routeHalf                       bool
 }
 
 // translationCache shares the translations of one model snapshot, across a push and the proxies
@@ -48,7 +53,7 @@ type cacheEntry struct {
 
 func newTranslationCache(snap *model.Snapshot, warnings *warningLog, metrics *Metrics, prev *translationCache, change model.Change) *translationCache {
 	c := &translationCache{snap: snap, warnings: warnings, metrics: metrics, entries: map[string]*cacheEntry{}, combined: map[combinedKey]*translation{}, change: change}
-	if prev != nil && change.EndpointsOnly() && prev.snap.Generation < snap.Generation {
+	if prev != nil && (change.EndpointsOnly() || change.RoutingOnly) && prev.snap.Generation < snap.Generation {
 		c.prev = prev
 	}
 	return c
@@ -94,9 +99,19 @@ func (c *translationCache) outboundFor(proxy *model.Proxy, listeners []string) (
 	c.mu.Unlock()
 	e.once.Do(func() {
 		defer close(e.ready)
-		if base := prev.done(key); base != nil {
+		if base := prev.done(key); base != nil && c.change.EndpointsOnly() {
 			c.metrics.translated.WithLabelValues("endpoints").Inc()
 			e.tr, e.err = c.patchEndpoints(base, proxy)
+			return
+		}
+		if base := prev.done(key); base != nil && c.change.RoutingOnly && base.routeHalf {
+			c.metrics.translated.WithLabelValues("routes").Inc()
+			if len(c.change.Endpoints) > 0 {
+				if base, e.err = c.patchEndpoints(base, proxy); e.err != nil {
+					return
+				}
+			}
+			e.tr, e.err = c.patchListeners(base, proxy)
 			return
 		}
 		c.metrics.translated.WithLabelValues("full").Inc()
@@ -124,13 +139,50 @@ func (c *translationCache) done(key string) *translation {
 }
 
 func (c *translationCache) outbound(proxy *model.Proxy, listeners []string) (*translation, error) {
+	if sidecarHalves(proxy) {
+		var clusters, lr *translate.Resources
+		if err := recovered(func() { clusters, lr = translate.SidecarClusters(c.snap, proxy), translate.SidecarListeners(c.snap, proxy) }); err != nil {
+			c.warnings.panicked(c.snap.Generation, proxy.ID, err)
+			return nil, err
+		}
+		return c.halves(clusters.Merge(lr), clusters.Details, lr.Details), nil
+	}
 	var res *translate.Resources
 	if err := recovered(func() { res = translate.Outbound(c.snap, proxy, listeners) }); err != nil {
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
 		return nil, err
 	}
 	c.noteWarnings(res.Details)
-	return &translation{sets: desiredSets(res, c.snap.ChangedAt), warnings: res.Warnings, details: res.Details, plan: res.Plan}, nil
+	return &translation{sets: desiredSets(res, c.snap.ChangedAt), warnings: res.Warnings, details: res.Details, plan: res.Plan,
+		clusterDetails: res.Details}, nil
+}
+
+// sidecarHalves says whether a proxy's outbound translation is a sidecar's two halves.
+func sidecarHalves(proxy *model.Proxy) bool { return !proxy.Proxyless && proxy.Type == model.Sidecar }
+
+// halves makes a sidecar's translation from its merged halves.
+func (c *translationCache) halves(merged *translate.Resources, clusterDetails, listenerDetails []translate.Warning) *translation {
+	c.noteWarnings(merged.Details)
+	return &translation{sets: desiredSets(merged, c.snap.ChangedAt), warnings: merged.Warnings, details: merged.Details,
+		plan: merged.Plan, clusterDetails: clusterDetails, listenerDetails: listenerDetails, routeHalf: true}
+}
+
+// patchListeners derives a sidecar view's translation from its previous one, for a change to
+// VirtualServices alone: the listeners and routes are translated again; the clusters and endpoint
+// sets, which read no VirtualService, are shared as they were.
+func (c *translationCache) patchListeners(base *translation, proxy *model.Proxy) (*translation, error) {
+	var lr *translate.Resources
+	if err := recovered(func() { lr = translate.SidecarListeners(c.snap, proxy) }); err != nil {
+		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
+		return nil, err
+	}
+	merged := (&translate.Resources{Details: base.clusterDetails}).Merge(lr)
+	c.noteWarnings(merged.Details)
+	fresh := desiredSets(lr, c.snap.ChangedAt)
+	tr := &translation{sets: base.sets, warnings: merged.Warnings, details: merged.Details, plan: base.plan,
+		clusterDetails: base.clusterDetails, listenerDetails: lr.Details, routeHalf: true}
+	tr.sets[lds], tr.sets[rds] = fresh[lds], fresh[rds]
+	return tr, nil
 }
 
 // patchEndpoints derives a view's translation from its previous one, for an endpoint-only change:
@@ -141,22 +193,21 @@ func (c *translationCache) patchEndpoints(base *translation, proxy *model.Proxy)
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
 		return nil, err
 	}
-	tr := &translation{sets: base.sets, plan: base.plan}
+	tr := &translation{sets: base.sets, plan: base.plan, listenerDetails: base.listenerDetails, routeHalf: base.routeHalf}
 	tr.sets[eds] = base.sets[eds].patch(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt, false))
 	// The rebuilt sets' warnings replace the ones of the same sets.
 	rebuilt := map[string]bool{}
 	for _, cla := range res.Endpoints {
 		rebuilt[cla.ClusterName] = true
 	}
-	for _, w := range base.details {
+	for _, w := range base.clusterDetails {
 		if w.Resource.Type != translate.EndpointsResource || !rebuilt[w.Resource.Name] {
-			tr.details = append(tr.details, w)
+			tr.clusterDetails = append(tr.clusterDetails, w)
 		}
 	}
-	tr.details = append(tr.details, res.Details...)
-	for _, w := range tr.details {
-		tr.warnings = append(tr.warnings, w.Message)
-	}
+	tr.clusterDetails = append(tr.clusterDetails, res.Details...)
+	merged := (&translate.Resources{Details: tr.clusterDetails}).Merge(&translate.Resources{Details: tr.listenerDetails})
+	tr.details, tr.warnings = merged.Details, merged.Warnings
 	c.noteWarnings(tr.details)
 	return tr, nil
 }

@@ -91,22 +91,55 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 // Outbound is everything of ForProxy but a sidecar's inbound side. It reads only what ViewKey
 // covers, so proxies of one kind (say, the replicas of a deployment) share one Outbound.
 func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
+	if !proxy.Proxyless && proxy.Type != model.Router {
+		return SidecarClusters(snap, proxy).Merge(SidecarListeners(snap, proxy))
+	}
 	b := newBuilder(snap, proxy)
 	b.warnUnservedPorts()
 	var r Resources
-	switch {
-	case proxy.Proxyless:
+	if proxy.Proxyless {
 		r = b.proxyless(listenerNames)
-	case proxy.Type == model.Router:
+	} else {
 		r = b.gatewayResources()
-	default:
-		r.Clusters = b.clusters()
-		r.Endpoints = b.endpoints()
-		r.Listeners = b.listeners()
-		r.Routes = b.routeConfigs()
 	}
 	b.finish(&r)
 	return &r
+}
+
+// SidecarClusters is the cluster half of a sidecar's Outbound: its clusters and their endpoint
+// sets. It reads services, endpoints and DestinationRules, never a VirtualService, so a change to
+// VirtualServices alone keeps it (SidecarListeners is the half that reads them).
+func SidecarClusters(snap *model.Snapshot, proxy *model.Proxy) *Resources {
+	b := newBuilder(snap, proxy)
+	b.warnUnservedPorts()
+	r := Resources{Clusters: b.clusters()}
+	r.Endpoints = b.endpoints()
+	b.finish(&r)
+	return &r
+}
+
+// SidecarListeners is the listener half of a sidecar's Outbound: its listeners and route configs.
+// Routes name clusters but do not depend on them: a route to a cluster left out stays (validate.go).
+func SidecarListeners(snap *model.Snapshot, proxy *model.Proxy) *Resources {
+	b := newBuilder(snap, proxy)
+	r := Resources{Listeners: b.listeners()}
+	r.Routes = b.routeConfigs()
+	b.finish(&r)
+	return &r
+}
+
+// Merge joins the two halves of a sidecar's Outbound (the cluster half is r): their resources are
+// of different types, and a warning both report is kept once.
+func (r *Resources) Merge(listeners *Resources) *Resources {
+	out := &Resources{Clusters: r.Clusters, Endpoints: r.Endpoints, Listeners: listeners.Listeners, Routes: listeners.Routes,
+		Details: slices.Clone(r.Details), Plan: r.Plan}
+	for _, w := range listeners.Details {
+		if !slices.Contains(r.Details, w) {
+			out.Details = append(out.Details, w)
+		}
+	}
+	out.Warnings = messages(out.Details)
+	return out
 }
 
 // Inbound is a sidecar's inbound side (with iptables interception): the virtualInbound listener and
