@@ -75,14 +75,6 @@ func NewIncremental(opts Options) *Incremental {
 	}
 }
 
-// objectKey is how objects are keyed: "namespace/name" (a Node, cluster-scoped: its name).
-func objectKey(obj metav1.Object) string {
-	if obj.GetNamespace() == "" {
-		return obj.GetName()
-	}
-	return obj.GetNamespace() + "/" + obj.GetName()
-}
-
 // SetService records a Service's current state; nil (or a typed nil) removes the one keyed key.
 func (x *Incremental) SetService(key string, svc *corev1.Service) {
 	x.dirty = true

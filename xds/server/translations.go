@@ -141,7 +141,9 @@ func (c *translationCache) done(key string) *translation {
 func (c *translationCache) outbound(proxy *model.Proxy, listeners []string) (*translation, error) {
 	if sidecarHalves(proxy) {
 		var clusters, lr *translate.Resources
-		if err := recovered(func() { clusters, lr = translate.SidecarClusters(c.snap, proxy), translate.SidecarListeners(c.snap, proxy) }); err != nil {
+		if err := recovered(func() {
+			clusters, lr = translate.SidecarClusters(c.snap, proxy), translate.SidecarListeners(c.snap, proxy)
+		}); err != nil {
 			c.warnings.panicked(c.snap.Generation, proxy.ID, err)
 			return nil, err
 		}
