@@ -51,6 +51,11 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 				status.TranslationWarning(w.Object, w.Message) // an Event on the rule, when it is in the cluster
 			}
 		},
+		ReportRejection: func(w translate.Warning) {
+			if status != nil {
+				status.ProxyRejected(w.Object, w.Message)
+			}
+		},
 	})
 	grpcServer := grpc.NewServer(
 		grpc.MaxConcurrentStreams(100000),

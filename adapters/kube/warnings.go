@@ -15,10 +15,23 @@ import (
 // cluster that fails Envoy's validation.
 const ReasonTranslationWarning = "TranslationWarning"
 
+// ReasonProxyRejected is the Event reason of a rule that a resource a proxy refused (NACKed) was
+// built from: Envoy or a gRPC client could not use what the rule made.
+const ReasonProxyRejected = "ProxyRejected"
+
 // TranslationWarning records a Warning Event on the object a translation warning is about: a
 // routing rule, or a Service (kind "Service"). Only the leader records, like statuses; objects of
 // other sources (files) are not in the cluster and get none.
 func (s *StatusWriter) TranslationWarning(obj model.Meta, message string) {
+	s.warningEvent(obj, ReasonTranslationWarning, "Translate", message)
+}
+
+// ProxyRejected records a Warning Event on an object that a resource a proxy refused was built from.
+func (s *StatusWriter) ProxyRejected(obj model.Meta, message string) {
+	s.warningEvent(obj, ReasonProxyRejected, "Push", message)
+}
+
+func (s *StatusWriter) warningEvent(obj model.Meta, reason, action, message string) {
 	if s.recorder == nil || !s.leading.Load() || !strings.HasPrefix(obj.Source, "kube/") {
 		return
 	}
@@ -34,5 +47,5 @@ func (s *StatusWriter) TranslationWarning(obj model.Meta, message string) {
 	regarding.SetKind(string(obj.Kind))
 	regarding.SetNamespace(obj.Namespace)
 	regarding.SetName(obj.Name)
-	s.recorder.Eventf(regarding, nil, corev1.EventTypeWarning, ReasonTranslationWarning, "Translate", "%s", truncate(message, maxEventNote))
+	s.recorder.Eventf(regarding, nil, corev1.EventTypeWarning, reason, action, "%s", truncate(message, maxEventNote))
 }

@@ -2,20 +2,26 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/minipilot/minipilot/adapters/kube/kubefixture"
+	"github.com/minipilot/minipilot/xds/adsc"
 )
 
 // TestKubeRoutesRealTraffic: pilot-discovery run with --kubeconfig serves bookinfo's reviews from a
 // real API server to grpc-go xDS clients, whose RPCs reach real backends: the 80/20 split, a new split
 // applied with kubectl, an endpoint scaled down, and a rule the validator refuses (status, Event, and
-// traffic unchanged) then fixed.
+// traffic unchanged) then fixed, and a route config a proxy refuses (an Event on the rule).
 func TestKubeRoutesRealTraffic(t *testing.T) {
 	b := startKubeBookinfo(t)
 	pilot := b.startPilot(t)
@@ -139,6 +145,36 @@ func TestKubeRoutesRealTraffic(t *testing.T) {
 			got := Count(ctx, client, 100)
 			if got.Failed > 0 || got.ByBackend["reviews-v1"] < 25 || got.ByBackend["reviews-v3-0"] < 25 {
 				return fmt.Errorf("got %s", got)
+			}
+			return nil
+		})
+	})
+
+	t.Run("a route config a proxy refuses is an Event on its rule", func(t *testing.T) {
+		// An Envoy that cannot take this rule's routes (an Envoy too old for a field, say) refuses
+		// every route config; the operator reads why on the VirtualService itself.
+		conn, err := grpc.NewClient(pilot.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		refusing, err := adsc.Dial(ctx, conn, adsc.Options{NodeID: "sidecar~10.1.0.77~old-envoy.default~default.svc.cluster.local",
+			Reject: func(typeURL string, _ []proto.Message) error {
+				if typeURL == resourcev3.RouteType {
+					return errors.New("route config reviews.default.svc.cluster.local:9080: unknown field in this Envoy")
+				}
+				return nil
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer refusing.Close()
+		Eventually(t, 20*time.Second, "a ProxyRejected Warning event on the VirtualService", func() error {
+			out, _, err := b.cluster.Kubectl(t, "get", "events", "-n", "default",
+				"--field-selector", "involvedObject.name=reviews,involvedObject.kind=VirtualService,reason=ProxyRejected,type=Warning",
+				"-o", "jsonpath={.items[*].message}")
+			if err != nil || !strings.Contains(out, "old-envoy") || !strings.Contains(out, "unknown field in this Envoy") {
+				return fmt.Errorf("no event naming the proxy and its reason yet: %q (%v)", out, err)
 			}
 			return nil
 		})

@@ -135,6 +135,12 @@ func (s *Server) takeAnswer(c *conn, t int, ex exchange, message string, refused
 		s.opts.Metrics.nacks.WithLabelValues(typeShort[t]).Inc()
 		s.log.Warn("proxy rejected config", zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("protocol", c.protocol()),
 			zap.String("type", typeShort[t]), zap.Strings("resources", c.nack[t].Resources), zap.String("version", ex.Version), zap.String("error", message))
+		if snap := s.snapshot.Load(); snap != nil && len(c.nack[t].Resources) > 0 {
+			// The objects behind the refused resources, from the current snapshot (the refused
+			// response was made from it or, if a push came since, one shortly before).
+			s.rejections.refused(rejection{snap: snap, proxy: c.proxy, listeners: c.listenerNames(), t: t,
+				resources: c.nack[t].Resources, message: message})
+		}
 		return
 	}
 	c.acked[t] = ex

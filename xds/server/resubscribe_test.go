@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,10 +13,14 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/minipilot/minipilot/crds/networking"
 	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/adsc"
+	"github.com/minipilot/minipilot/xds/server"
+	"github.com/minipilot/minipilot/xds/translate"
 )
 
 // rawStream is a SotW ADS stream driven by hand, request by request, as a gRPC client drives it.
@@ -141,4 +148,58 @@ func TestResubscribedClusterIsSentAgain(t *testing.T) {
 	if got := clusterNames(t, resp); !slices.Contains(got, productpage) {
 		t.Fatalf("the response to the new watch lacks %s: %v", productpage, got)
 	}
+}
+
+// TestRefusedResourceIsReportedOnItsRule: when a proxy refuses a route config, the VirtualService
+// it was built from hears of it once (ReportRejection: a Kubernetes Event, with the kube source),
+// naming proxy, resource and error; a second proxy refusing the same is not reported again.
+func TestRefusedResourceIsReportedOnItsRule(t *testing.T) {
+	forBoth(t, func(t *testing.T, delta bool) {
+		reports := make(chan translate.Warning, 16)
+		part := bookinfo()
+		part.VirtualServices = []*model.VirtualService{{
+			Meta: model.Meta{Kind: model.KindVirtualService, Name: "reviews", Namespace: "default"},
+			Spec: &networking.VirtualService{Hosts: []string{"reviews"}, HTTP: []*networking.HTTPRoute{{
+				Timeout: networking.NewDuration(7 * time.Second),
+				Route:   []*networking.HTTPRouteDestination{{Destination: &networking.Destination{Host: "reviews"}}},
+			}}},
+		}}
+		f := startWith(t, part, server.Options{StageTimeout: time.Minute, ReportRejection: func(w translate.Warning) { reports <- w }})
+		f.delta = delta
+		refuse := adsc.Options{Reject: func(typeURL string, msgs []proto.Message) error {
+			if typeURL == resourcev3.RouteType {
+				return errors.New("route config 9080: route timeout 7s refused")
+			}
+			return nil
+		}}
+		for i := range 2 {
+			refuse.NodeID = fmt.Sprintf("sidecar~10.1.0.%d~p%d.default~default.svc.cluster.local", 60+i, i)
+			collect(t, f.dial(refuse), resourcev3.RouteType)
+		}
+		// The route config holds the reviews VirtualService's routes and productpage's default ones.
+		var onRule []translate.Warning
+		deadline := time.After(10 * time.Second)
+	wait:
+		for {
+			select {
+			case w := <-reports:
+				if w.Object.Kind == model.KindVirtualService {
+					onRule = append(onRule, w)
+				}
+			case <-deadline:
+				break wait
+			case <-time.After(500 * time.Millisecond):
+				if len(onRule) > 0 {
+					break wait
+				}
+			}
+		}
+		if len(onRule) != 1 {
+			t.Fatalf("the VirtualService was told %d times, want once: %+v", len(onRule), onRule)
+		}
+		if w := onRule[0]; w.Object.Name != "reviews" || w.Resource.Name != "9080" ||
+			!strings.Contains(w.Message, "route timeout 7s refused") || !strings.Contains(w.Message, "sidecar~10.1.0.6") {
+			t.Fatalf("reported %+v, want the reviews VirtualService told that a proxy refused route config 9080, and why", w)
+		}
+	})
 }

@@ -48,6 +48,9 @@ type Options struct {
 	// Report, when set, hears of each new translation warning once (to record a Kubernetes Event on
 	// the rule responsible, say). It must not block.
 	Report func(translate.Warning)
+	// ReportRejection, when set, hears once of each resource a proxy refused (NACKed), for each
+	// config object it was built from (a Kubernetes Event on the rule, say). It must not block.
+	ReportRejection func(translate.Warning)
 }
 
 // sendBudget is how many response bytes may be in flight at once, across all streams.
@@ -65,6 +68,7 @@ type Server struct {
 	// translations of the current snapshot, shared by the push and by proxies connecting after it.
 	translations atomic.Pointer[translationCache]
 	warnings     *warningLog
+	rejections   *rejectionReporter
 
 	mu      sync.Mutex
 	conns   map[int64]*conn
@@ -96,14 +100,15 @@ func New(store *model.Store, opts Options) *Server {
 	}
 	log := opts.Log.With(zap.String("component", "xds"))
 	return &Server{
-		opts:     opts,
-		store:    store,
-		log:      log,
-		warnings: newWarningLog(log, opts.Report),
-		conns:    map[int64]*conn{},
-		perNode:  map[string]int{},
-		draining: make(chan struct{}),
-		sending:  semaphore.NewWeighted(sendBudget),
+		opts:       opts,
+		store:      store,
+		log:        log,
+		warnings:   newWarningLog(log, opts.Report),
+		rejections: newRejectionReporter(log, opts.ReportRejection),
+		conns:      map[int64]*conn{},
+		perNode:    map[string]int{},
+		draining:   make(chan struct{}),
+		sending:    semaphore.NewWeighted(sendBudget),
 	}
 }
 
@@ -130,6 +135,7 @@ func (s *Server) Run(ctx context.Context) {
 	defer ticker.Stop()
 	fast := newDebouncer(s.opts.Clock, s.opts.EndpointDebounce, s.opts.EndpointMaxDelay)
 	full := newDebouncer(s.opts.Clock, s.opts.Debounce, s.opts.MaxDelay)
+	go s.rejections.run(ctx.Done())
 	for {
 		select {
 		case <-ctx.Done():

@@ -46,10 +46,15 @@ type builder struct {
 	// are (serviceports.go); nil when every port of every service is.
 	fixed      map[string]*model.Service
 	provenance provenance
+	// origins, when set, collects which config objects each resource was built from (Origins).
+	origins Origins
 }
 
-func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
-	b := &builder{snap: snap, proxy: proxy}
+func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder { return tracingBuilder(snap, proxy, nil) }
+
+// tracingBuilder is a builder that records the origins of what it builds into origins (nil: none).
+func tracingBuilder(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *builder {
+	b := &builder{snap: snap, proxy: proxy, origins: origins}
 	for _, svc := range snap.Services {
 		if served, _ := servedService(svc); served != svc {
 			if b.fixed == nil {
@@ -77,8 +82,12 @@ func (b *builder) served(svc *model.Service) *model.Service {
 // inbound for its own workload), of a router (the Gateways that select it), or, for a proxyless gRPC
 // client, the API listeners it asked for and what they lead to. It is Outbound and Inbound together.
 func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
-	out := Outbound(snap, proxy, listenerNames)
-	in := Inbound(snap, proxy)
+	return forProxy(snap, proxy, listenerNames, nil)
+}
+
+func forProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string, origins Origins) *Resources {
+	out := outbound(snap, proxy, listenerNames, origins)
+	in := inbound(snap, proxy, origins)
 	out.Clusters = append(out.Clusters, in.Clusters...)
 	out.Listeners = append(out.Listeners, in.Listeners...)
 	out.Details = append(out.Details, in.Details...)
@@ -91,10 +100,14 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 // Outbound is everything of ForProxy but a sidecar's inbound side. It reads only what ViewKey
 // covers, so proxies of one kind (say, the replicas of a deployment) share one Outbound.
 func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
+	return outbound(snap, proxy, listenerNames, nil)
+}
+
+func outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string, origins Origins) *Resources {
 	if !proxy.Proxyless && proxy.Type != model.Router {
-		return SidecarClusters(snap, proxy).Merge(SidecarListeners(snap, proxy))
+		return sidecarClusters(snap, proxy, origins).Merge(sidecarListeners(snap, proxy, origins))
 	}
-	b := newBuilder(snap, proxy)
+	b := tracingBuilder(snap, proxy, origins)
 	b.warnUnservedPorts()
 	var r Resources
 	if proxy.Proxyless {
@@ -110,7 +123,11 @@ func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 // sets. It reads services, endpoints and DestinationRules, never a VirtualService, so a change to
 // VirtualServices alone keeps it (SidecarListeners is the half that reads them).
 func SidecarClusters(snap *model.Snapshot, proxy *model.Proxy) *Resources {
-	b := newBuilder(snap, proxy)
+	return sidecarClusters(snap, proxy, nil)
+}
+
+func sidecarClusters(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resources {
+	b := tracingBuilder(snap, proxy, origins)
 	b.warnUnservedPorts()
 	r := Resources{Clusters: b.clusters()}
 	r.Endpoints = b.endpoints()
@@ -121,7 +138,11 @@ func SidecarClusters(snap *model.Snapshot, proxy *model.Proxy) *Resources {
 // SidecarListeners is the listener half of a sidecar's Outbound: its listeners and route configs.
 // Routes name clusters but do not depend on them: a route to a cluster left out stays (validate.go).
 func SidecarListeners(snap *model.Snapshot, proxy *model.Proxy) *Resources {
-	b := newBuilder(snap, proxy)
+	return sidecarListeners(snap, proxy, nil)
+}
+
+func sidecarListeners(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resources {
+	b := tracingBuilder(snap, proxy, origins)
 	r := Resources{Listeners: b.listeners()}
 	r.Routes = b.routeConfigs()
 	b.finish(&r)
@@ -145,12 +166,14 @@ func (r *Resources) Merge(listeners *Resources) *Resources {
 // Inbound is a sidecar's inbound side (with iptables interception): the virtualInbound listener and
 // an inbound cluster per port its own workload serves. It depends on the proxy's own IP, so it is
 // translated per proxy; it is small.
-func Inbound(snap *model.Snapshot, proxy *model.Proxy) *Resources {
+func Inbound(snap *model.Snapshot, proxy *model.Proxy) *Resources { return inbound(snap, proxy, nil) }
+
+func inbound(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resources {
 	var r Resources
 	if proxy.Proxyless || proxy.Type != model.Sidecar || proxy.InterceptionMode == model.InterceptionNone {
 		return &r
 	}
-	b := newBuilder(snap, proxy)
+	b := tracingBuilder(snap, proxy, origins)
 	r.Clusters = b.inboundClusters()
 	if l := b.virtualInboundListener(); l != nil {
 		r.Listeners = append(r.Listeners, l)
@@ -169,6 +192,9 @@ func (b *builder) finish(r *Resources) {
 	b.validate(r)
 	r.Warnings = messages(r.Details)
 	r.Plan = b.plan(r)
+	if b.origins != nil {
+		b.traceOrigins(r)
+	}
 }
 
 // warn records a warning found once the resources are built.
