@@ -50,10 +50,8 @@ type builder struct {
 	origins Origins
 }
 
-func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder { return tracingBuilder(snap, proxy, nil) }
-
-// tracingBuilder is a builder that records the origins of what it builds into origins (nil: none).
-func tracingBuilder(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *builder {
+// newBuilder is a builder that records the origins of what it builds into origins (nil: none).
+func newBuilder(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *builder {
 	b := &builder{snap: snap, proxy: proxy, origins: origins}
 	for _, svc := range snap.Services {
 		if served, _ := servedService(svc); served != svc {
@@ -107,7 +105,7 @@ func outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string, 
 	if !proxy.Proxyless && proxy.Type != model.Router {
 		return sidecarClusters(snap, proxy, origins).Merge(sidecarListeners(snap, proxy, origins))
 	}
-	b := tracingBuilder(snap, proxy, origins)
+	b := newBuilder(snap, proxy, origins)
 	b.warnUnservedPorts()
 	var r Resources
 	if proxy.Proxyless {
@@ -127,7 +125,7 @@ func SidecarClusters(snap *model.Snapshot, proxy *model.Proxy) *Resources {
 }
 
 func sidecarClusters(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resources {
-	b := tracingBuilder(snap, proxy, origins)
+	b := newBuilder(snap, proxy, origins)
 	b.warnUnservedPorts()
 	r := Resources{Clusters: b.clusters()}
 	r.Endpoints = b.endpoints()
@@ -142,7 +140,7 @@ func SidecarListeners(snap *model.Snapshot, proxy *model.Proxy) *Resources {
 }
 
 func sidecarListeners(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resources {
-	b := tracingBuilder(snap, proxy, origins)
+	b := newBuilder(snap, proxy, origins)
 	r := Resources{Listeners: b.listeners()}
 	r.Routes = b.routeConfigs()
 	b.finish(&r)
@@ -173,7 +171,7 @@ func inbound(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resourc
 	if proxy.Proxyless || proxy.Type != model.Sidecar || proxy.InterceptionMode == model.InterceptionNone {
 		return &r
 	}
-	b := tracingBuilder(snap, proxy, origins)
+	b := newBuilder(snap, proxy, origins)
 	r.Clusters = b.inboundClusters()
 	if l := b.virtualInboundListener(); l != nil {
 		r.Listeners = append(r.Listeners, l)
