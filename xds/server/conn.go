@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -28,6 +29,8 @@ type conn struct {
 	// stop closes to end the stream (pilot is draining).
 	stop     chan struct{}
 	stopOnce sync.Once
+	// ctx is the stream's; set before the first response.
+	ctx context.Context
 
 	mu sync.Mutex
 	// subs is what the stream asked for, by type.
@@ -51,6 +54,8 @@ type conn struct {
 	// staged holds back LDS and RDS until the client has the endpoints of newly added clusters.
 	staged   bool
 	stagedAt time.Time
+	// budget is the share of the send budget each type's unanswered response holds (budget.go).
+	budget [numTypes]heldBudget
 }
 
 func newConn(id int64, proxy *model.Proxy, aggregated bool, now time.Time) *conn {

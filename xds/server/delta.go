@@ -73,7 +73,7 @@ func (s *Server) flushDelta(c *conn, stream deltaStream, nonce *int64) error {
 		for _, r := range resp.Resources {
 			size += int64(len(r.GetResource().GetValue()))
 		}
-		if err := s.sendWithin(stream.Context(), typeOf(resp.TypeUrl), size, len(resp.Resources), func() error { return stream.Send(resp) }); err != nil {
+		if err := s.sendWithin(c, typeOf(resp.TypeUrl), size, len(resp.Resources), func() error { return stream.Send(resp) }); err != nil {
 			return err
 		}
 	}
@@ -129,6 +129,7 @@ func (c *conn) named(t int, version, message string) []string {
 // takeAnswer records an ACK or NACK of the response ex: the client's accepted set, or what it
 // refused and why. The conn's lock is held.
 func (s *Server) takeAnswer(c *conn, t int, ex exchange, message string, refused bool) {
+	s.releaseBudget(c, t) // the client has read the response
 	if refused {
 		c.nack[t] = nackRecord{exchange: ex, Message: message, Resources: c.named(t, ex.Version, message)}
 		c.holds[t], c.holdsSet[t] = c.ackedSet[t].version, c.ackedSet[t] // the client keeps what it last accepted

@@ -33,12 +33,17 @@ type rawStream struct {
 }
 
 func (f *fixture) rawGRPCStream(nodeID string) *rawStream {
+	return f.rawStream(context.Background(), nodeID, map[string]any{"GENERATOR": "grpc"})
+}
+
+// rawStream opens an ADS stream for a node with the given metadata; it ends with ctx.
+func (f *fixture) rawStream(ctx context.Context, nodeID string, metadata map[string]any) *rawStream {
 	f.t.Helper()
-	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(f.conn).StreamAggregatedResources(context.Background())
+	stream, err := discoveryv3.NewAggregatedDiscoveryServiceClient(f.conn).StreamAggregatedResources(ctx)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	meta, _ := structpb.NewStruct(map[string]any{"GENERATOR": "grpc"})
+	meta, _ := structpb.NewStruct(metadata)
 	s := &rawStream{t: f.t, stream: stream, node: &corev3.Node{Id: nodeID, Metadata: meta},
 		responses: make(chan *discoveryv3.DiscoveryResponse, 16), nonces: map[string]string{}}
 	go func() {

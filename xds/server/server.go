@@ -48,13 +48,13 @@ type Options struct {
 	// Report, when set, hears of each new translation warning once (to record a Kubernetes Event on
 	// the rule responsible, say). It must not block.
 	Report func(translate.Warning)
+	// SendBudget bounds the bytes of responses sent and not yet answered, across all streams
+	// (budget.go); 32 MiB when zero.
+	SendBudget int64
 	// ReportRejection, when set, hears once of each resource a proxy refused (NACKed), for each
 	// config object it was built from (a Kubernetes Event on the rule, say). It must not block.
 	ReportRejection func(translate.Warning)
 }
-
-// sendBudget is how many response bytes may be in flight at once, across all streams.
-const sendBudget = 32 << 20
 
 // Server serves xDS from the model in a store.
 type Server struct {
@@ -74,7 +74,7 @@ type Server struct {
 	conns   map[int64]*conn
 	perNode map[string]int // open streams by node ID, for the connected-proxies gauge
 	nextID  int64
-	// sending bounds the response bytes being marshalled and written at once (stream.go).
+	// sending bounds the response bytes held for clients that have not taken them yet (budget.go).
 	sending *semaphore.Weighted
 	// draining closes when shutdown begins: no new streams, readiness off.
 	draining  chan struct{}
@@ -98,6 +98,9 @@ func New(store *model.Store, opts Options) *Server {
 	if opts.StageTimeout == 0 {
 		opts.StageTimeout = 5 * time.Second
 	}
+	if opts.SendBudget <= 0 {
+		opts.SendBudget = defaultSendBudget
+	}
 	log := opts.Log.With(zap.String("component", "xds"))
 	return &Server{
 		opts:       opts,
@@ -108,7 +111,7 @@ func New(store *model.Store, opts Options) *Server {
 		conns:      map[int64]*conn{},
 		perNode:    map[string]int{},
 		draining:   make(chan struct{}),
-		sending:    semaphore.NewWeighted(sendBudget),
+		sending:    semaphore.NewWeighted(opts.SendBudget),
 	}
 }
 
@@ -150,7 +153,7 @@ func (s *Server) Run(ctx context.Context) {
 			full.fired()
 			s.push(false)
 		case <-ticker.C():
-			s.releaseStaged()
+			s.releaseStaged() // and overdue send budget
 		}
 	}
 }
@@ -256,11 +259,13 @@ func (s *Server) refresh(c *conn, snap *model.Snapshot, cache *translationCache)
 	}
 }
 
-// releaseStaged publishes to streams whose LDS and RDS have waited too long for EDS.
+// releaseStaged publishes to streams whose LDS and RDS have waited too long for EDS, and gives back
+// the send budget of responses left unanswered too long.
 func (s *Server) releaseStaged() {
 	now := s.opts.Clock.Now()
 	for _, c := range s.connList() {
 		c.mu.Lock()
+		s.releaseOverdueBudget(c, now)
 		due := false
 		if c.staged && now.Sub(c.stagedAt) > s.opts.StageTimeout {
 			s.log.Warn("proxy did not take the endpoints of new clusters in time; sending listeners and routes anyway",
@@ -300,6 +305,9 @@ func (s *Server) openConn(node *corev3.Node, aggregated, delta bool) (*conn, err
 
 // closeConn forgets a stream, and with it everything the server held for it.
 func (s *Server) closeConn(c *conn) {
+	c.mu.Lock()
+	s.releaseAllBudget(c)
+	c.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c.id)

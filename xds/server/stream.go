@@ -97,6 +97,7 @@ func serveStream[Req any](s *Server, ctx context.Context, recv func() (Req, erro
 					return err
 				}
 				wake, stop = c.wake, c.stop
+				c.ctx = ctx
 			}
 			if err := handle(c, req); err != nil {
 				return err
@@ -114,39 +115,20 @@ func serveStream[Req any](s *Server, ctx context.Context, recv func() (Req, erro
 // flush sends, in type order, every response that is due.
 func (s *Server) flush(c *conn, stream sotwStream, nonce *int64) error {
 	for _, resp := range s.dueResponses(c, nonce) {
-		if err := s.send(stream, resp); err != nil {
+		if err := s.send(c, stream, resp); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// send sends one response within the server's budget of response bytes in flight: gRPC marshals
-// each response into a buffer of its own, so 2,000 proxies reconnecting at once, each sent
-// megabytes of clusters, would otherwise hold gigabytes at the same moment. Streams wait their turn
-// rather than being refused.
-func (s *Server) send(stream sotwStream, resp *discoveryv3.DiscoveryResponse) error {
+// send sends one response within the server's send budget (budget.go).
+func (s *Server) send(c *conn, stream sotwStream, resp *discoveryv3.DiscoveryResponse) error {
 	size := int64(0)
 	for _, r := range resp.Resources {
 		size += int64(len(r.Value))
 	}
-	return s.sendWithin(stream.Context(), typeOf(resp.TypeUrl), size, len(resp.Resources), func() error { return stream.Send(resp) })
-}
-
-// sendWithin runs send within the budget of response bytes in flight, and counts what it sent.
-func (s *Server) sendWithin(ctx context.Context, t int, size int64, resources int, send func() error) error {
-	weight := min(size, sendBudget)
-	if err := s.sending.Acquire(ctx, weight); err != nil {
-		return err
-	}
-	err := send()
-	s.sending.Release(weight)
-	if err == nil {
-		s.opts.Metrics.pushes.WithLabelValues(typeShort[t]).Inc()
-		s.opts.Metrics.sentBytes.WithLabelValues(typeShort[t]).Add(float64(size))
-		s.opts.Metrics.sentResources.WithLabelValues(typeShort[t]).Add(float64(resources))
-	}
-	return err
+	return s.sendWithin(c, typeOf(resp.TypeUrl), size, len(resp.Resources), func() error { return stream.Send(resp) })
 }
 
 // partial marks the types whose State-of-the-World responses may carry only the resources that

@@ -1,0 +1,69 @@
+package server
+
+import "time"
+
+// The send budget bounds the response bytes the server holds for clients that have not taken them
+// yet. gRPC marshals each response into a buffer of its own and keeps it until HTTP/2 flow control
+// lets it out, so Send returning says nothing about memory: 2,000 Envoys connecting at once, each
+// sent a megabyte of clusters, would hold gigabytes. A response's bytes count against the budget
+// from before it is marshalled until its client answers it (an ACK or a NACK: it has read it all),
+// its stream ends, or budgetHold passes (a client that never answers must not starve the others).
+// Streams wait their turn rather than being refused.
+
+// defaultSendBudget is the budget unless Options.SendBudget says otherwise.
+const defaultSendBudget = 32 << 20
+
+// budgetHold is how long an unanswered response may hold its share of the budget.
+const budgetHold = 10 * time.Second
+
+// heldBudget is the share of the budget one unanswered response holds.
+type heldBudget struct {
+	weight int64
+	since  time.Time
+}
+
+// sendWithin runs send within the budget, counts what it sent, and leaves the response's share held
+// until its client answers. Only the stream's own goroutine sends and handles its requests, so the
+// answer cannot come before the share is recorded.
+func (s *Server) sendWithin(c *conn, t int, size int64, resources int, send func() error) error {
+	weight := min(size, s.opts.SendBudget)
+	if err := s.sending.Acquire(c.ctx, weight); err != nil {
+		return err
+	}
+	if err := send(); err != nil {
+		s.sending.Release(weight)
+		return err
+	}
+	c.mu.Lock()
+	s.releaseBudget(c, t)
+	c.budget[t] = heldBudget{weight: weight, since: s.opts.Clock.Now()}
+	c.mu.Unlock()
+	s.opts.Metrics.pushes.WithLabelValues(typeShort[t]).Inc()
+	s.opts.Metrics.sentBytes.WithLabelValues(typeShort[t]).Add(float64(size))
+	s.opts.Metrics.sentResources.WithLabelValues(typeShort[t]).Add(float64(resources))
+	return nil
+}
+
+// releaseBudget gives back the share a type's last response holds. The conn's lock is held.
+func (s *Server) releaseBudget(c *conn, t int) {
+	if w := c.budget[t].weight; w > 0 {
+		s.sending.Release(w)
+	}
+	c.budget[t] = heldBudget{}
+}
+
+// releaseAllBudget gives back every share a conn holds: its stream ended. The conn's lock is held.
+func (s *Server) releaseAllBudget(c *conn) {
+	for t := range numTypes {
+		s.releaseBudget(c, t)
+	}
+}
+
+// releaseOverdueBudget gives back the shares held longer than budgetHold. The conn's lock is held.
+func (s *Server) releaseOverdueBudget(c *conn, now time.Time) {
+	for t := range numTypes {
+		if c.budget[t].weight > 0 && now.Sub(c.budget[t].since) > budgetHold {
+			s.releaseBudget(c, t)
+		}
+	}
+}
