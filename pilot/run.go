@@ -57,7 +57,7 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 			}
 		},
 	})
-	grpcServer := grpc.NewServer(
+	grpcServer := grpc.NewServer(append(server.ServerOptions(),
 		grpc.MaxConcurrentStreams(100000),
 		// Envoy pings every 5 minutes by default and more often when told to; allow it, as Istio does.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 15 * time.Second, PermitWithoutStream: true}),
@@ -67,7 +67,7 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 			// the replicas again after a rollout or a scale-up, as Istio's chart does.
 			MaxConnectionAge: cfg.MaxConnectionAge, MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
 		}),
-	)
+	)...)
 	xds.Register(grpcServer)
 
 	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)

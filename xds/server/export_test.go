@@ -1,0 +1,4 @@
+package server
+
+// BufferBytes is bufferBytes, for tests outside the package.
+var BufferBytes = bufferBytes
