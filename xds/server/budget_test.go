@@ -44,14 +44,3 @@ func TestSendBudgetHeldUntilAnswered(t *testing.T) {
 		})
 	}
 }
-
-func TestBufferBytesIsTheBufferGRPCHolds(t *testing.T) {
-	pool := server.SendBufferPool()
-	for _, size := range []int{1, 256, 257, 40 << 10, 75 << 10, 1 << 20, 3<<20 + 1} {
-		buf := pool.Get(size)
-		if got, want := int64(cap(*buf)), server.BufferBytes(int64(size)); got != want {
-			t.Errorf("a %d-byte response: gRPC holds %d bytes, the budget counts %d", size, got, want)
-		}
-		pool.Put(buf)
-	}
-}

@@ -1,4 +1,0 @@
-package server
-
-// BufferBytes is bufferBytes, for tests outside the package.
-var BufferBytes = bufferBytes
