@@ -33,8 +33,14 @@ type conn struct {
 	ctx context.Context
 
 	mu sync.Mutex
-	// subs is what the stream asked for, by type.
-	subs [numTypes]subscription
+	// subs is what the stream asked for, by type; subNames the names of its last SotW request, and
+	// subGen counts its changes (subscribe).
+	subs     [numTypes]subscription
+	subNames [numTypes][]string
+	subGen   [numTypes]uint64
+	// filtered is, by type, the desired set filtered to the subscription, as of subGen and the
+	// desired set's version: most pushes change one type, and most requests no subscription.
+	filtered [numTypes]filteredSet
 	// generation is the model snapshot desired was translated from; 0 before the first translation.
 	generation uint64
 	desired    [numTypes]typeSet // the full translation, before filtering
@@ -157,4 +163,34 @@ func (c *conn) publish(now time.Time, stageTimeout time.Duration) bool {
 func (c *conn) due(t int) bool {
 	p := c.published[t]
 	return c.subs[t].requested && !c.inflight[t] && p.version != "" && p.version != c.holds[t]
+}
+
+// filteredSet is a desired set filtered to a subscription, and what it was made from: the desired
+// set's entries themselves (an equal set from a new translation is filtered again, so that the
+// filtered set never keeps an older translation's resources alive) and the subscription's count.
+type filteredSet struct {
+	from   []*resource
+	subGen uint64
+	set    typeSet
+}
+
+// subscribe sets a type's subscription. The conn's lock is held.
+func (c *conn) subscribe(t int, sub subscription) {
+	c.subs[t] = sub
+	c.subGen[t]++
+}
+
+// wanted is the desired set of a type filtered to its subscription, filtered again only when one of
+// them changed. The conn's lock is held.
+func (c *conn) wanted(t int) typeSet {
+	f, d := &c.filtered[t], c.desired[t]
+	if len(d.entries) == 0 || !sameEntries(f.from, d.entries) || f.subGen != c.subGen[t] {
+		*f = filteredSet{from: d.entries, subGen: c.subGen[t], set: d.filter(c.subs[t])}
+	}
+	return f.set
+}
+
+// sameEntries says whether two entry lists are one and the same (not merely equal).
+func sameEntries(a, b []*resource) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }

@@ -49,7 +49,7 @@ func (s *Server) handleDeltaRequest(c *conn, req *discoveryv3.DeltaDiscoveryRequ
 	first := !c.subs[t].requested
 	// Subscription changes count whatever the nonce: a client may send them before it has answered
 	// the last response. Only an ACK or NACK must name the response it answers.
-	c.subs[t] = c.subs[t].changed(first, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe())
+	c.subscribe(t, c.subs[t].changed(first, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe()))
 	if len(req.GetResourceNamesUnsubscribe()) > 0 {
 		c.holdsSet[t] = c.holdsSet[t].without(req.GetResourceNamesUnsubscribe()) // the client dropped them itself
 	}

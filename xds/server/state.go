@@ -35,7 +35,7 @@ type nackRecord struct {
 func (c *conn) next(now time.Time, stageTimeout time.Duration) [numTypes]typeSet {
 	var out [numTypes]typeSet
 	for t := range numTypes {
-		out[t] = c.desired[t].filter(c.subs[t])
+		out[t] = c.wanted(t)
 	}
 	c.keepRefused(&out)
 	if c.aggregated && c.proxy.Proxyless {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -196,17 +197,22 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 		c.inflight[t] = false
 		s.takeAnswer(c, t, exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}, req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil)
 	}
-	sub := newSubscription(req.GetResourceNames())
-	resubscribed := !c.subs[t].sameAs(sub)
-	if added := sub.namesNotIn(c.subs[t]); len(added) > 0 && c.holds[t] != "" {
-		// A client forgets what it unsubscribes from (gRPC drops it from its cache at once), so a
-		// name it asks for again must be sent again, even when the set's version is the one it
-		// was last sent: otherwise it waits for it in vain, and after its watch timeout calls it
-		// removed.
-		c.holdsSet[t] = c.holdsSet[t].without(added)
-		c.holds[t] = c.holdsSet[t].version
+	resubscribed := false
+	if names := req.GetResourceNames(); !c.subs[t].requested || !slices.Equal(names, c.subNames[t]) {
+		// (The usual request, an ACK naming what the last one named, is decided without a map.)
+		sub := newSubscription(names)
+		resubscribed = !c.subs[t].sameAs(sub)
+		if added := sub.namesNotIn(c.subs[t]); len(added) > 0 && c.holds[t] != "" {
+			// A client forgets what it unsubscribes from (gRPC drops it from its cache at once), so
+			// a name it asks for again must be sent again, even when the set's version is the one
+			// it was last sent: otherwise it waits for it in vain, and after its watch timeout
+			// calls it removed.
+			c.holdsSet[t] = c.holdsSet[t].without(added)
+			c.holds[t] = c.holdsSet[t].version
+		}
+		c.subscribe(t, sub)
+		c.subNames[t] = names
 	}
-	c.subs[t] = sub
 
 	s.decide(c, now, c.proxy.Proxyless && t == lds && resubscribed)
 	return nil
