@@ -1,14 +1,20 @@
 package server
 
 import (
+	"sync"
+
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/encoding"
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // ServerOptions are the gRPC server options the xDS server is meant to run with: its codec.
@@ -16,22 +22,22 @@ func ServerOptions() []grpc.ServerOption {
 	return []grpc.ServerOption{grpc.ForceServerCodecV2(codec{})}
 }
 
-// codec is gRPC's proto codec, except that the resources of a discovery response are not copied:
-// the wire bytes sent are the resources' own, the immutable bytes every stream of a view shares,
-// referenced in place. gRPC's codec marshals each response into a buffer of its own and holds it
-// until HTTP/2 flow control lets it out: with 500 sidecars connecting, that was 200 MB of copies of
-// the same few sets (and up to 1 MiB of buffer for each 75 KiB response). Here a response costs
-// its field headers.
+// codec is gRPC's proto codec, and the writer of minipilot's own responses (sotwResponse,
+// deltaResponse): those are written from pieces each resource prepared once, when it was
+// translated, and that every stream of every view holding the resource shares — nothing of a
+// resource is copied or allocated per stream. gRPC's codec marshals each response into a buffer of
+// its own and holds it until HTTP/2 flow control lets it out: with 500 sidecars connecting, 200 MB
+// of copies of the same few sets, and per response an Any for each of thousands of resources.
 type codec struct{}
 
 func (codec) Name() string { return grpcproto.Name }
 
 func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	switch m := v.(type) {
-	case *discoveryv3.DiscoveryResponse:
-		return marshalSotW(m)
-	case *discoveryv3.DeltaDiscoveryResponse:
-		return marshalDelta(m)
+	case *sotwResponse:
+		return m.marshal()
+	case *deltaResponse:
+		return m.marshal()
 	}
 	return protoCodec().Marshal(v)
 }
@@ -40,105 +46,132 @@ func (codec) Unmarshal(data mem.BufferSlice, v any) error { return protoCodec().
 
 func protoCodec() encoding.CodecV2 { return encoding.GetCodecV2(grpcproto.Name) }
 
-// Field numbers of the messages marshalled here (envoy/service/discovery/v3, google/protobuf/any).
+// Field numbers (envoy/service/discovery/v3, google/protobuf/any).
 const (
 	responseResources protowire.Number = 2 // DiscoveryResponse.resources, DeltaDiscoveryResponse.resources
+	resourceVersion   protowire.Number = 1 // Resource.version
 	resourceResource  protowire.Number = 2 // Resource.resource
+	resourceName      protowire.Number = 3 // Resource.name
 	anyTypeURL        protowire.Number = 1
 	anyValue          protowire.Number = 2
 )
 
-// marshalSotW writes a response's fields, then each resource as an Any whose value is referenced.
-func marshalSotW(m *discoveryv3.DiscoveryResponse) (mem.BufferSlice, error) {
-	head, err := proto.Marshal(&discoveryv3.DiscoveryResponse{VersionInfo: m.VersionInfo, Canary: m.Canary, TypeUrl: m.TypeUrl,
-		Nonce: m.Nonce, ControlPlane: m.ControlPlane})
+// sotwResponse is a DiscoveryResponse: its fields, and the resources it carries.
+type sotwResponse struct {
+	version, typeURL, nonce string
+	entries                 []*resource
+}
+
+func (r *sotwResponse) marshal() (mem.BufferSlice, error) {
+	head, err := proto.Marshal(&discoveryv3.DiscoveryResponse{VersionInfo: r.version, TypeUrl: r.typeURL, Nonce: r.nonce})
 	if err != nil {
 		return nil, err
 	}
-	out := mem.BufferSlice{mem.SliceBuffer(head)}
-	headers := make([]byte, 0, len(m.Resources)*maxAnyHeader(m.TypeUrl))
-	for _, a := range m.Resources {
-		start := len(headers)
-		headers = protowire.AppendTag(headers, responseResources, protowire.BytesType)
-		headers = protowire.AppendVarint(headers, uint64(anySize(a)))
-		headers = appendAnyHeader(headers, a)
-		out = appendPiece(out, headers[start:])
-		out = appendPiece(out, a.Value)
+	out := make(mem.BufferSlice, 0, 1+2*len(r.entries))
+	out = append(out, mem.SliceBuffer(head))
+	for _, e := range r.entries {
+		out = append(out, e.wire.sotw, e.wire.any)
 	}
 	return out, nil
 }
 
-// marshalDelta writes a Delta response's fields, then each resource: its fields, and its Any with
-// the value referenced.
-func marshalDelta(m *discoveryv3.DeltaDiscoveryResponse) (mem.BufferSlice, error) {
-	head, err := proto.Marshal(&discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: m.SystemVersionInfo, TypeUrl: m.TypeUrl,
-		RemovedResources: m.RemovedResources, RemovedResourceNames: m.RemovedResourceNames, Nonce: m.Nonce, ControlPlane: m.ControlPlane})
+// deltaResponse is a DeltaDiscoveryResponse: its fields, the resources it carries (each with its
+// name and version) and the names of those removed.
+type deltaResponse struct {
+	version, typeURL, nonce string
+	removed                 []string
+	entries                 []*resource
+}
+
+func (r *deltaResponse) marshal() (mem.BufferSlice, error) {
+	head, err := proto.Marshal(&discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: r.version, TypeUrl: r.typeURL, Nonce: r.nonce,
+		RemovedResources: r.removed})
 	if err != nil {
 		return nil, err
 	}
-	out := mem.BufferSlice{mem.SliceBuffer(head)}
-	for _, r := range m.Resources {
-		fields, err := proto.Marshal(&discoveryv3.Resource{Name: r.Name, ResourceName: r.ResourceName, Aliases: r.Aliases,
-			Version: r.Version, Ttl: r.Ttl, CacheControl: r.CacheControl, Metadata: r.Metadata})
-		if err != nil {
-			return nil, err
-		}
-		a := r.Resource
-		inner := len(fields)
-		if a != nil {
-			inner += protowire.SizeTag(resourceResource) + protowire.SizeBytes(anySize(a))
-		}
-		headers := protowire.AppendTag(nil, responseResources, protowire.BytesType)
-		headers = protowire.AppendVarint(headers, uint64(inner))
-		headers = append(headers, fields...)
-		if a != nil {
-			headers = protowire.AppendTag(headers, resourceResource, protowire.BytesType)
-			headers = protowire.AppendVarint(headers, uint64(anySize(a)))
-			headers = appendAnyHeader(headers, a)
-		}
-		out = appendPiece(out, headers)
-		if a != nil {
-			out = appendPiece(out, a.Value)
-		}
+	out := make(mem.BufferSlice, 0, 1+2*len(r.entries))
+	out = append(out, mem.SliceBuffer(head))
+	for _, e := range r.entries {
+		out = append(out, e.wire.deltaPrefix(e), e.wire.any)
 	}
 	return out, nil
 }
 
-// anySize is the size of an Any's fields.
-func anySize(a *anypb.Any) int {
-	n := 0
-	if a.TypeUrl != "" {
-		n += protowire.SizeTag(anyTypeURL) + protowire.SizeBytes(len(a.TypeUrl))
-	}
-	if len(a.Value) > 0 {
-		n += protowire.SizeTag(anyValue) + protowire.SizeBytes(len(a.Value))
+// size is the resources' bytes a response carries, for the send budget and the metrics.
+func size(entries []*resource) int64 {
+	n := int64(0)
+	for _, e := range entries {
+		n += int64(len(e.raw))
 	}
 	return n
 }
 
-// appendAnyHeader appends an Any's fields but the value's bytes themselves.
-func appendAnyHeader(b []byte, a *anypb.Any) []byte {
-	if a.TypeUrl != "" {
-		b = protowire.AppendTag(b, anyTypeURL, protowire.BytesType)
-		b = protowire.AppendString(b, a.TypeUrl)
-	}
-	if len(a.Value) > 0 {
-		b = protowire.AppendTag(b, anyValue, protowire.BytesType)
-		b = protowire.AppendVarint(b, uint64(len(a.Value)))
-	}
-	return b
+// wire is how a resource goes out: its bytes as the body of an Any (type_url, then the value,
+// which is raw), and the prefixes that make that Any a resource of a DiscoveryResponse (SotW) or a
+// Resource of a DeltaDiscoveryResponse (with its name and version; made on first use, as most
+// streams are SotW).
+type wire struct {
+	any, sotw mem.Buffer
+	deltaOnce sync.Once
+	delta     mem.Buffer
 }
 
-// maxAnyHeader bounds the header bytes of one resource of a type, so that the headers of a response
-// share one allocation. (Were it to grow, the pieces already cut would keep the old array: still right.)
-func maxAnyHeader(typeURL string) int {
-	return 3*(1+protowire.SizeVarint(1<<63)) + len(typeURL) + protowire.SizeVarint(uint64(len(typeURL)))
+// marshalResource marshals a translated resource into the body of an Any of its type, returning
+// that and the value's part of it.
+func marshalResource(item types.Resource) (body, value []byte, err error) {
+	opts := proto.MarshalOptions{Deterministic: true}
+	n := opts.Size(item)
+	url := typeURLOf(item)
+	body = make([]byte, 0, protowire.SizeTag(anyTypeURL)+protowire.SizeBytes(len(url))+protowire.SizeTag(anyValue)+protowire.SizeBytes(n))
+	body = protowire.AppendTag(body, anyTypeURL, protowire.BytesType)
+	body = protowire.AppendString(body, url)
+	body = protowire.AppendTag(body, anyValue, protowire.BytesType)
+	body = protowire.AppendVarint(body, uint64(n))
+	start := len(body)
+	opts.UseCachedSize = true
+	if body, err = opts.MarshalAppend(body, item); err != nil {
+		return nil, nil, err
+	}
+	return body, body[start:], nil
 }
 
-// appendPiece adds bytes to a buffer slice, referenced, not copied; empty pieces are left out.
-func appendPiece(out mem.BufferSlice, b []byte) mem.BufferSlice {
-	if len(b) == 0 {
-		return out
+// newWire prepares a resource's pieces from the body of its Any.
+func newWire(body []byte) *wire {
+	sotw := protowire.AppendTag(nil, responseResources, protowire.BytesType)
+	sotw = protowire.AppendVarint(sotw, uint64(len(body)))
+	return &wire{any: mem.SliceBuffer(body), sotw: mem.SliceBuffer(sotw)}
+}
+
+func (w *wire) deltaPrefix(e *resource) mem.Buffer {
+	w.deltaOnce.Do(func() {
+		anyLen := w.any.Len()
+		inner := protowire.SizeTag(resourceVersion) + protowire.SizeBytes(len(e.hash)) +
+			protowire.SizeTag(resourceName) + protowire.SizeBytes(len(e.name)) +
+			protowire.SizeTag(resourceResource) + protowire.SizeBytes(anyLen)
+		b := protowire.AppendTag(nil, responseResources, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(inner))
+		b = protowire.AppendTag(b, resourceVersion, protowire.BytesType)
+		b = protowire.AppendString(b, e.hash)
+		b = protowire.AppendTag(b, resourceName, protowire.BytesType)
+		b = protowire.AppendString(b, e.name)
+		b = protowire.AppendTag(b, resourceResource, protowire.BytesType)
+		b = protowire.AppendVarint(b, uint64(anyLen))
+		w.delta = mem.SliceBuffer(b)
+	})
+	return w.delta
+}
+
+// typeURLOf is the type URL of a translated resource.
+func typeURLOf(item types.Resource) string {
+	switch item.(type) {
+	case *clusterv3.Cluster:
+		return typeURLs[cds]
+	case *endpointv3.ClusterLoadAssignment:
+		return typeURLs[eds]
+	case *listenerv3.Listener:
+		return typeURLs[lds]
+	case *routev3.RouteConfiguration:
+		return typeURLs[rds]
 	}
-	return append(out, mem.SliceBuffer(b[:len(b):len(b)]))
+	return "type.googleapis.com/" + string(proto.MessageName(item))
 }

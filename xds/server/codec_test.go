@@ -1,52 +1,60 @@
 package server
 
 import (
+	"strings"
 	"testing"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/durationpb"
 )
 
-// The codec's responses decode to what was sent, and carry the resources' own bytes, not copies.
-func TestCodecSendsResourcesInPlace(t *testing.T) {
-	big := make([]byte, 70_000) // a length that needs a three-byte varint
-	for i := range big {
-		big[i] = byte(i)
+// The codec's responses decode to the DiscoveryResponse and DeltaDiscoveryResponse they stand for,
+// and carry each resource's own prepared bytes: nothing of a resource is copied per response.
+func TestCodecWritesResponsesFromSharedPieces(t *testing.T) {
+	var entries []*resource
+	for _, name := range []string{"a", strings.Repeat("long-", 40000)} { // a name whose cluster needs 3-byte lengths
+		entries = append(entries, newResource(name, &clusterv3.Cluster{Name: name}, false))
 	}
-	values := [][]byte{[]byte("cluster one"), big, {}}
-	const url = "type.googleapis.com/envoy.config.cluster.v3.Cluster"
-	sotw := &discoveryv3.DiscoveryResponse{VersionInfo: "v1-3", TypeUrl: url, Nonce: "7"}
-	delta := &discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: "v1-3", TypeUrl: url, Nonce: "8", RemovedResources: []string{"gone"}}
-	for i, v := range values {
-		sotw.Resources = append(sotw.Resources, &anypb.Any{TypeUrl: url, Value: v})
-		delta.Resources = append(delta.Resources, &discoveryv3.Resource{Name: string(rune('a' + i)), Version: "h", Resource: &anypb.Any{TypeUrl: url, Value: v},
-			Ttl: durationpb.New(5)})
+	anyOf := func(e *resource) *anypb.Any { return &anypb.Any{TypeUrl: typeURLs[cds], Value: e.raw} }
+	wantSotW := &discoveryv3.DiscoveryResponse{VersionInfo: "v-2", TypeUrl: typeURLs[cds], Nonce: "7"}
+	wantDelta := &discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: "v-2", TypeUrl: typeURLs[cds], Nonce: "8", RemovedResources: []string{"gone"}}
+	for _, e := range entries {
+		wantSotW.Resources = append(wantSotW.Resources, anyOf(e))
+		wantDelta.Resources = append(wantDelta.Resources, &discoveryv3.Resource{Name: e.name, Version: e.hash, Resource: anyOf(e)})
 	}
-	delta.Resources = append(delta.Resources, &discoveryv3.Resource{Name: "no-body", Version: "x"})
-	cases := []struct{ msg, empty proto.Message }{{sotw, &discoveryv3.DiscoveryResponse{}}, {delta, &discoveryv3.DeltaDiscoveryResponse{}}}
+	cases := []struct {
+		send       any
+		want, into proto.Message
+	}{
+		{&sotwResponse{version: "v-2", typeURL: typeURLs[cds], nonce: "7", entries: entries}, wantSotW, &discoveryv3.DiscoveryResponse{}},
+		{&deltaResponse{version: "v-2", typeURL: typeURLs[cds], nonce: "8", removed: []string{"gone"}, entries: entries}, wantDelta, &discoveryv3.DeltaDiscoveryResponse{}},
+	}
 	for _, tc := range cases {
-		data, err := codec{}.Marshal(tc.msg)
+		data, err := (codec{}).Marshal(tc.send)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := (codec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(data.Materialize())}, tc.empty); err != nil {
-			t.Fatalf("%T: the codec's bytes do not decode: %v", tc.msg, err)
+		if err := (codec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(data.Materialize())}, tc.into); err != nil {
+			t.Fatalf("%T: the codec's bytes do not decode: %v", tc.send, err)
 		}
-		if !proto.Equal(tc.empty, tc.msg) {
-			t.Fatalf("%T: decoded %v, sent %v", tc.msg, tc.empty, tc.msg)
+		if !proto.Equal(tc.into, tc.want) {
+			t.Fatalf("%T: decoded %v, want %v", tc.send, tc.into, tc.want)
 		}
-		if !references(data, big) {
-			t.Errorf("%T: the 70 kB resource was copied, not referenced", tc.msg)
+		for _, e := range entries {
+			if !holds(data, e.wire.any) {
+				t.Errorf("%T: resource %.10s was copied, not referenced", tc.send, e.name)
+			}
 		}
 	}
 }
 
-func references(data mem.BufferSlice, b []byte) bool {
-	for _, piece := range data {
-		if p := piece.ReadOnlyData(); len(p) == len(b) && &p[0] == &b[0] {
+func holds(data mem.BufferSlice, piece mem.Buffer) bool {
+	want := piece.ReadOnlyData()
+	for _, p := range data {
+		if b := p.ReadOnlyData(); len(b) == len(want) && &b[0] == &want[0] {
 			return true
 		}
 	}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -33,11 +34,12 @@ type conn struct {
 	ctx context.Context
 
 	mu sync.Mutex
-	// subs is what the stream asked for, by type; subNames the names of its last SotW request, and
-	// subGen counts its changes (subscribe).
+	// subs is what the stream asked for, by type; subNames identifies the names of its last SotW
+	// request (namesKey), and subGen counts its changes (subscribe).
 	subs     [numTypes]subscription
-	subNames [numTypes][]string
+	subNames [numTypes]namesKey
 	subGen   [numTypes]uint64
+	seed     maphash.Seed
 	// filtered is, by type, the desired set filtered to the subscription, as of subGen and the
 	// desired set's version: most pushes change one type, and most requests no subscription.
 	filtered [numTypes]filteredSet
@@ -66,7 +68,7 @@ type conn struct {
 
 func newConn(id int64, proxy *model.Proxy, aggregated bool, now time.Time) *conn {
 	return &conn{id: id, proxy: proxy, aggregated: aggregated, connectedAt: now,
-		wake: make(chan struct{}, 1), stop: make(chan struct{})}
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), seed: maphash.MakeSeed()}
 }
 
 // protocol names the stream's variant of xDS, for logs and debug output.
@@ -193,4 +195,21 @@ func (c *conn) wanted(t int) typeSet {
 // sameEntries says whether two entry lists are one and the same (not merely equal).
 func sameEntries(a, b []*resource) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
+// namesKey identifies a request's list of names, in order, without keeping it: a hash (seeded per
+// stream, so that no client can aim at a collision) and the count.
+type namesKey struct {
+	hash uint64
+	n    int
+}
+
+func (c *conn) namesKey(names []string) namesKey {
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for _, n := range names {
+		h.WriteString(n)
+		h.WriteByte(0)
+	}
+	return namesKey{hash: h.Sum64(), n: len(names)}
 }

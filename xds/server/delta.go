@@ -7,7 +7,6 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // deltaStream is an incremental (Delta) xDS stream: ADS or one type's.
@@ -69,11 +68,7 @@ func (s *Server) handleDeltaRequest(c *conn, req *discoveryv3.DeltaDiscoveryRequ
 // flushDelta sends, in type order, every Delta response that is due.
 func (s *Server) flushDelta(c *conn, stream deltaStream, nonce *int64) error {
 	for _, resp := range s.dueDeltaResponses(c, nonce) {
-		size := int64(0)
-		for _, r := range resp.Resources {
-			size += int64(len(r.GetResource().GetValue()))
-		}
-		if err := s.sendWithin(c, typeOf(resp.TypeUrl), size, len(resp.Resources), func() error { return stream.Send(resp) }); err != nil {
+		if err := s.sendWithin(c, typeOf(resp.typeURL), size(resp.entries), len(resp.entries), func() error { return stream.SendMsg(resp) }); err != nil {
 			return err
 		}
 	}
@@ -82,10 +77,10 @@ func (s *Server) flushDelta(c *conn, stream deltaStream, nonce *int64) error {
 
 // dueDeltaResponses builds the Delta responses due on a conn: for each type, the resources whose
 // content the client does not have, and the names of those it has that are gone.
-func (s *Server) dueDeltaResponses(c *conn, nonce *int64) []*discoveryv3.DeltaDiscoveryResponse {
+func (s *Server) dueDeltaResponses(c *conn, nonce *int64) []*deltaResponse {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []*discoveryv3.DeltaDiscoveryResponse
+	var out []*deltaResponse
 	now := s.opts.Clock.Now()
 	for t := range numTypes {
 		if !c.due(t) {
@@ -98,12 +93,8 @@ func (s *Server) dueDeltaResponses(c *conn, nonce *int64) []*discoveryv3.DeltaDi
 			continue // nothing the client lacks; the first response of a type goes out even empty
 		}
 		*nonce++
-		resp := &discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: set.version, TypeUrl: typeURLs[t],
-			Nonce: strconv.FormatInt(*nonce, 10), RemovedResources: removed, Resources: make([]*discoveryv3.Resource, len(changed))}
-		for i, e := range changed {
-			resp.Resources[i] = &discoveryv3.Resource{Name: e.name, Version: e.hash, Resource: &anypb.Any{TypeUrl: typeURLs[t], Value: e.raw}}
-		}
-		c.sent[t] = exchange{Version: set.version, Nonce: resp.Nonce, At: now}
+		resp := &deltaResponse{version: set.version, typeURL: typeURLs[t], nonce: strconv.FormatInt(*nonce, 10), removed: removed, entries: changed}
+		c.sent[t] = exchange{Version: set.version, Nonce: resp.nonce, At: now}
 		c.inflight[t] = true
 		c.remember(t, set)
 		out = append(out, resp)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"slices"
 	"strconv"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // sotwStream is what the ADS stream and the per-type streams (CDS, EDS, LDS, RDS) have in common.
@@ -116,20 +114,11 @@ func serveStream[Req any](s *Server, ctx context.Context, recv func() (Req, erro
 // flush sends, in type order, every response that is due.
 func (s *Server) flush(c *conn, stream sotwStream, nonce *int64) error {
 	for _, resp := range s.dueResponses(c, nonce) {
-		if err := s.send(c, stream, resp); err != nil {
+		if err := s.sendWithin(c, typeOf(resp.typeURL), size(resp.entries), len(resp.entries), func() error { return stream.SendMsg(resp) }); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// send sends one response within the server's send budget (budget.go).
-func (s *Server) send(c *conn, stream sotwStream, resp *discoveryv3.DiscoveryResponse) error {
-	size := int64(0)
-	for _, r := range resp.Resources {
-		size += int64(len(r.Value))
-	}
-	return s.sendWithin(c, typeOf(resp.TypeUrl), size, len(resp.Resources), func() error { return stream.Send(resp) })
 }
 
 // partial marks the types whose State-of-the-World responses may carry only the resources that
@@ -138,10 +127,10 @@ var partial = [numTypes]bool{eds: true, rds: true}
 
 // dueResponses builds the responses due on a conn from the sets' stored wire bytes and records them
 // as sent.
-func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryResponse {
+func (s *Server) dueResponses(c *conn, nonce *int64) []*sotwResponse {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var out []*discoveryv3.DiscoveryResponse
+	var out []*sotwResponse
 	now := s.opts.Clock.Now()
 	for t := range numTypes {
 		if !c.due(t) {
@@ -155,16 +144,12 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryRes
 			send = set.changedSince(c.holdsSet[t])
 		}
 		*nonce++
-		resp := &discoveryv3.DiscoveryResponse{VersionInfo: set.version, TypeUrl: typeURLs[t], Nonce: strconv.FormatInt(*nonce, 10),
-			Resources: make([]*anypb.Any, len(send))}
-		for i, e := range send {
-			resp.Resources[i] = &anypb.Any{TypeUrl: typeURLs[t], Value: e.raw}
-		}
+		resp := &sotwResponse{version: set.version, typeURL: typeURLs[t], nonce: strconv.FormatInt(*nonce, 10), entries: send}
 		if ce := s.log.Check(zap.DebugLevel, "response"); ce != nil {
-			ce.Write(zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("type", typeShort[t]), zap.String("nonce", resp.Nonce),
+			ce.Write(zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("type", typeShort[t]), zap.String("nonce", resp.nonce),
 				zap.String("version", set.version), zap.Strings("resources", names(send)))
 		}
-		c.sent[t] = exchange{Version: set.version, Nonce: resp.Nonce, At: now}
+		c.sent[t] = exchange{Version: set.version, Nonce: resp.nonce, At: now}
 		c.inflight[t], c.holds[t], c.holdsSet[t] = true, set.version, set
 		c.remember(t, set)
 		out = append(out, resp)
@@ -198,7 +183,8 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 		s.takeAnswer(c, t, exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}, req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil)
 	}
 	resubscribed := false
-	if names := req.GetResourceNames(); !c.subs[t].requested || !slices.Equal(names, c.subNames[t]) {
+	names := req.GetResourceNames()
+	if key := c.namesKey(names); !c.subs[t].requested || key != c.subNames[t] {
 		// (The usual request, an ACK naming what the last one named, is decided without a map.)
 		sub := newSubscription(names)
 		resubscribed = !c.subs[t].sameAs(sub)
@@ -211,7 +197,7 @@ func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error
 			c.holds[t] = c.holdsSet[t].version
 		}
 		c.subscribe(t, sub)
-		c.subNames[t] = names
+		c.subNames[t] = key
 	}
 
 	s.decide(c, now, c.proxy.Proxyless && t == lds && resubscribed)

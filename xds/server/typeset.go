@@ -13,7 +13,6 @@ import (
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"github.com/envoyproxy/go-control-plane/pkg/cache/types"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/minipilot/minipilot/xds/translate"
 )
@@ -48,8 +47,9 @@ type resource struct {
 	// hash is the resource's version: a hash of its deterministic wire bytes.
 	hash string
 	// raw holds the wire bytes, marshalled once for the hash and sent as they are: a push marshals
-	// nothing per stream.
-	raw []byte
+	// nothing per stream. It is the value's part of wire's Any.
+	raw  []byte
+	wire *wire
 	// item is the resource itself, kept for route configs only (make-before-break reads them); the
 	// others are decoded from raw on the rare occasions they are read (the config dump).
 	item types.Resource
@@ -73,12 +73,12 @@ type typeSet struct {
 
 // newResource marshals and hashes one resource.
 func newResource(name string, item types.Resource, keepItem bool) *resource {
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(item)
+	body, b, err := marshalResource(item)
 	if err != nil {
 		panic("server: a translated resource does not marshal: " + err.Error())
 	}
 	content := sha256.Sum256(b)
-	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, digest: digestOf(name, content[:])}
+	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, wire: newWire(body), digest: digestOf(name, content[:])}
 	if keepItem {
 		r.item = item
 	}
