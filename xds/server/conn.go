@@ -174,6 +174,10 @@ type filteredSet struct {
 	from   []*resource
 	subGen uint64
 	set    typeSet
+	// whole says the subscription kept all of from: a set naming the same resources (an endpoint
+	// push patches a few) is then kept whole without a scan; names is from's names digest.
+	whole bool
+	names uint64
 }
 
 // subscribe sets a type's subscription. The conn's lock is held.
@@ -186,8 +190,14 @@ func (c *conn) subscribe(t int, sub subscription) {
 // them changed. The conn's lock is held.
 func (c *conn) wanted(t int) typeSet {
 	f, d := &c.filtered[t], c.desired[t]
-	if len(d.entries) == 0 || !sameEntries(f.from, d.entries) || f.subGen != c.subGen[t] {
-		*f = filteredSet{from: d.entries, subGen: c.subGen[t], set: d.filter(c.subs[t])}
+	switch {
+	case len(d.entries) > 0 && sameEntries(f.from, d.entries) && f.subGen == c.subGen[t]:
+	case len(d.entries) > 0 && f.whole && f.subGen == c.subGen[t] && f.names == d.names && len(f.from) == len(d.entries):
+		*f = filteredSet{from: d.entries, subGen: c.subGen[t], set: d, whole: true, names: d.names}
+	default:
+		set := d.filter(c.subs[t])
+		whole := len(d.entries) > 0 && sameEntries(set.entries, d.entries)
+		*f = filteredSet{from: d.entries, subGen: c.subGen[t], set: set, whole: whole, names: d.names}
 	}
 	return f.set
 }

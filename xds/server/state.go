@@ -109,6 +109,9 @@ func usedClusters(sets ...typeSet) map[string]bool {
 
 // retain adds to cur the resources of prev that cur lacks but routes still use.
 func retain(cur, prev typeSet, inUse func() map[string]bool) typeSet {
+	if sameNames(cur, prev) {
+		return cur // the same resources (an endpoint push changed some): decided without a scan
+	}
 	gone := missing(cur, prev)
 	if len(gone) == 0 {
 		return cur // nothing was removed: the usual case, decided without allocating

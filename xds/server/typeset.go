@@ -53,8 +53,9 @@ type resource struct {
 	// item is the resource itself, kept for route configs only (make-before-break reads them); the
 	// others are decoded from raw on the rare occasions they are read (the config dump).
 	item types.Resource
-	// digest is the resource's share of its set's version.
-	digest uint64
+	// digest is the resource's share of its set's version; nameDigest its name's share of its
+	// set's names (typeSet.names).
+	digest, nameDigest uint64
 	// uses lists the clusters a route config or listener sends traffic to, for make-before-break.
 	uses []string
 }
@@ -66,6 +67,9 @@ type resource struct {
 type typeSet struct {
 	version string
 	sum     uint64
+	// names is the sum of the entries' name digests: two sets with the same names (and count) have
+	// the same, so that a stream can tell without a scan that a patched set names what it did.
+	names   uint64
 	entries []*resource // sorted by name
 	// changedAt is when the model change this set reflects was seen, for the convergence metric.
 	changedAt time.Time
@@ -78,7 +82,8 @@ func newResource(name string, item types.Resource, keepItem bool) *resource {
 		panic("server: a translated resource does not marshal: " + err.Error())
 	}
 	content := sha256.Sum256(b)
-	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, wire: newWire(body), digest: digestOf(name, content[:])}
+	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, wire: newWire(body), digest: digestOf(name, content[:]),
+		nameDigest: nameDigestOf(name)}
 	if keepItem {
 		r.item = item
 	}
@@ -90,6 +95,18 @@ func newResource(name string, item types.Resource, keepItem bool) *resource {
 	}
 	return r
 }
+
+// nameDigestOf is a name's share of a set's names (FNV-1a).
+func nameDigestOf(name string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(name); i++ {
+		h = (h ^ uint64(name[i])) * 1099511628211
+	}
+	return h
+}
+
+// sameNames says whether two sets name the same resources (by their names' digests and count).
+func sameNames(a, b typeSet) bool { return a.names == b.names && len(a.entries) == len(b.entries) }
 
 // digestOf is a resource's share of a set's version: a hash of its name and content.
 func digestOf(name string, content []byte) uint64 {
@@ -115,6 +132,7 @@ func setOf(entries []*resource, changedAt time.Time) typeSet {
 	s := typeSet{entries: entries, changedAt: changedAt}
 	for _, e := range entries {
 		s.sum += e.digest
+		s.names += e.nameDigest
 	}
 	s.version = versionOf(s.sum, len(entries))
 	return s
@@ -175,7 +193,7 @@ func (s typeSet) merge(o typeSet) typeSet {
 		out = append(out, o.entries[j])
 		j++
 	}
-	m := typeSet{entries: out, changedAt: s.changedAt, sum: s.sum + o.sum}
+	m := typeSet{entries: out, changedAt: s.changedAt, sum: s.sum + o.sum, names: s.names + o.names}
 	m.version = versionOf(m.sum, len(out))
 	return m
 }
@@ -187,7 +205,7 @@ func (s typeSet) patch(fresh typeSet) typeSet {
 		return s
 	}
 	out := make([]*resource, 0, len(s.entries)+len(fresh.entries))
-	sum := s.sum
+	sum, names := s.sum, s.names
 	i, j := 0, 0
 	for i < len(s.entries) || j < len(fresh.entries) {
 		switch {
@@ -200,11 +218,12 @@ func (s typeSet) patch(fresh typeSet) typeSet {
 			i, j = i+1, j+1
 		default:
 			sum += fresh.entries[j].digest
+			names += fresh.entries[j].nameDigest
 			out = append(out, fresh.entries[j])
 			j++
 		}
 	}
-	p := typeSet{entries: out, changedAt: fresh.changedAt, sum: sum}
+	p := typeSet{entries: out, changedAt: fresh.changedAt, sum: sum, names: names}
 	p.version = versionOf(sum, len(out))
 	return p
 }
@@ -258,7 +277,7 @@ func (s typeSet) without(names []string) typeSet {
 func heldVersions(versions map[string]string) typeSet {
 	entries := make([]*resource, 0, len(versions))
 	for name, version := range versions {
-		entries = append(entries, &resource{name: name, hash: version, digest: digestOf(name, []byte(version))})
+		entries = append(entries, &resource{name: name, hash: version, digest: digestOf(name, []byte(version)), nameDigest: nameDigestOf(name)})
 	}
 	slices.SortFunc(entries, func(a, b *resource) int { return cmp.Compare(a.name, b.name) })
 	return setOf(entries, time.Time{})
