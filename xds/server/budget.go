@@ -2,19 +2,23 @@ package server
 
 import "time"
 
-// The send budget bounds the response bytes queued for clients that have not taken them yet. Send
-// returns once gRPC has queued a response, long before HTTP/2 flow control has let it all out, so
-// a budget given back on return bounds nothing: 2,000 Envoys connecting at once would each have
-// megabytes queued (the resources' bytes are shared, codec.go, but every frame and buffer on the
-// way is not). A response's bytes count against the budget from before it is sent until its client
-// answers it (an ACK or a NACK: it has read it all), its stream ends, or budgetHold passes (a client
-// that never answers must not starve the others). Streams wait their turn rather than being refused.
+// The send budget bounds the memory of responses sent and not yet taken by their clients. A
+// response's resources are shared bytes (codec.go), but each response still holds its own list of
+// them, two pieces a resource, until gRPC has written it out, which Send returning does not mean:
+// 2,000 Envoys connecting at once to a mesh of 10,000 resources would hold a gigabyte of such lists.
+// A response counts against the budget from before it is sent until its client answers it (an ACK
+// or a NACK: it has read it all), its stream ends, or budgetHold passes (a client that never
+// answers must not starve the others). Streams wait their turn rather than being refused.
 
 // defaultSendBudget is the budget unless Options.SendBudget says otherwise.
-const defaultSendBudget = 32 << 20
+const defaultSendBudget = 64 << 20
 
 // budgetHold is how long an unanswered response may hold its share of the budget.
 const budgetHold = 10 * time.Second
+
+// responseMemory is what a response of n resources holds while it waits to be written: its
+// fields and its list of pieces (codec.go).
+func responseMemory(n int) int64 { return 256 + 2*16*int64(n) }
 
 // heldBudget is the share of the budget one unanswered response holds.
 type heldBudget struct {
@@ -26,7 +30,7 @@ type heldBudget struct {
 // until its client answers. Only the stream's own goroutine sends and handles its requests, so the
 // answer cannot come before the share is recorded.
 func (s *Server) sendWithin(c *conn, t int, size int64, resources int, send func() error) error {
-	weight := min(size, s.opts.SendBudget)
+	weight := min(responseMemory(resources), s.opts.SendBudget)
 	if err := s.sending.Acquire(c.ctx, weight); err != nil {
 		return err
 	}

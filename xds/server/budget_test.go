@@ -11,7 +11,7 @@ import (
 	"github.com/minipilot/minipilot/xds/server"
 )
 
-// TestSendBudgetHeldUntilAnswered: the bytes of a response count against the send budget until its
+// TestSendBudgetHeldUntilAnswered: a response counts against the send budget until its
 // client answers it, so what the server holds for slow clients is bounded. With a budget of one
 // byte, a response left unanswered keeps every other stream waiting, until its stream ends or it has
 // been held too long; then the others are served.

@@ -48,8 +48,8 @@ type Options struct {
 	// Report, when set, hears of each new translation warning once (to record a Kubernetes Event on
 	// the rule responsible, say). It must not block.
 	Report func(translate.Warning)
-	// SendBudget bounds the bytes of responses sent and not yet answered, across all streams
-	// (budget.go); 32 MiB when zero.
+	// SendBudget bounds the memory held by responses sent and not yet answered, across all
+	// streams (budget.go); 64 MiB when zero.
 	SendBudget int64
 	// ReportRejection, when set, hears once of each resource a proxy refused (NACKed), for each
 	// config object it was built from (a Kubernetes Event on the rule, say). It must not block.
