@@ -25,6 +25,8 @@ type debugHandlers struct {
 	xds      *server.Server
 	registry *prometheus.Registry
 	log      *zap.Logger
+	// profiling serves /debug/pprof (--enable-profiling).
+	profiling bool
 }
 
 func (d *debugHandlers) mux() *http.ServeMux {
@@ -36,12 +38,14 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
-	// Profiles, as istiod serves them on its debug port (which is why --http-addr defaults to loopback).
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	// Profiles only when asked for: they show the process's memory, including what clients sent.
+	if d.profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	// Envoy's REST-JSON polling: POST /v3/discovery:clusters (and endpoints, listeners, routes).
 	mux.Handle("POST /v3/{discovery}", d.xds)
 	return mux
@@ -136,7 +140,5 @@ func (d *debugHandlers) writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (d *debugHandlers) writeError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	writeJSONError(w, code, msg)
 }
