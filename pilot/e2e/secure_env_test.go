@@ -209,9 +209,15 @@ func (m *secureMesh) ads(t *testing.T, cr creds, nodeID string, meta map[string]
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	return firstResponse(conn, adsc.Options{NodeID: nodeID, Metadata: meta})
+}
+
+// firstResponse opens an ADS stream and returns its first response's type, or the status it was
+// refused with.
+func firstResponse(conn *grpc.ClientConn, opts adsc.Options) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c, err := adsc.Dial(ctx, conn, adsc.Options{NodeID: nodeID, Metadata: meta})
+	c, err := adsc.Dial(ctx, conn, opts)
 	if err != nil {
 		return "", err
 	}
