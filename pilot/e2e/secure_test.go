@@ -15,8 +15,10 @@ import (
 	"google.golang.org/grpc/codes"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 	"google.golang.org/grpc/xds"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
 
 	"github.com/minipilot/minipilot/adapters/kube/kubeauth"
 	"github.com/minipilot/minipilot/adapters/kube/kubefixture"
@@ -172,15 +174,26 @@ func (m *secureMesh) proxylessBootstrap(t *testing.T, nodeID string, tlsConfig, 
 	return b
 }
 
-// testGRPCGoToken runs the grpc-demo client, as a user would, with a bootstrap whose call
-// credentials read a projected-style token file (gRFC A97).
+// testGRPCGoToken runs the grpc-demo client, as a user would, with the proxyless bootstrap of the
+// Kubernetes example (examples/kubernetes/workload), whose call credentials read a token file
+// (gRFC A97); only its file paths and server address are this test's.
 func (m *secureMesh) testGRPCGoToken(t *testing.T) {
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "istio-token")
 	writeFile(t, tokenFile, m.token(t, "default", "app", "istio-ca"))
+	root, err := m.rootCert("default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootFile := filepath.Join(dir, "root-cert.pem")
+	writeFile(t, rootFile, string(root))
+	_, port, _ := strings.Cut(m.secure, ":")
 	bootstrap := filepath.Join(dir, "bootstrap.json")
-	writeFile(t, bootstrap, string(m.proxylessBootstrap(t, proxylessNodeID("demo-client"), map[string]any{},
-		map[string]any{"type": "jwt_token_file", "config": map[string]any{"jwt_token_file": tokenFile}})))
+	writeFile(t, bootstrap, strings.NewReplacer(
+		"/var/run/secrets/tokens/istio-token", tokenFile, "/var/run/secrets/istio/root-cert.pem", rootFile,
+		// A name the serving certificate is for, which resolves here.
+		"minipilot.istio-system.svc:15012", "localhost:"+port,
+	).Replace(exampleProxylessBootstrap(t)))
 	bin := filepath.Join(dir, "client")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/minipilot/minipilot/examples/grpc-demo/client").CombinedOutput(); err != nil {
 		t.Fatalf("building the grpc-demo client: %v\n%s", err, out)
@@ -265,6 +278,20 @@ func (m *secureMesh) testDebug(t *testing.T, connected string) {
 	if code, body := m.debugDo(t, "POST", "/v3/discovery:clusters", xdsToken, req); code != 200 || !strings.Contains(body, "reviews") {
 		t.Errorf("REST xDS with a token: %d %s", code, body)
 	}
+}
+
+// exampleProxylessBootstrap is the bootstrap.json of the proxyless client's ConfigMap in
+// examples/kubernetes/workload/grpc-proxyless.yaml.
+func exampleProxylessBootstrap(t *testing.T) string {
+	t.Helper()
+	for _, doc := range strings.Split(readRepoFile(t, "examples/kubernetes/workload/grpc-proxyless.yaml"), "\n---\n") {
+		var cm corev1.ConfigMap
+		if err := yaml.Unmarshal([]byte(doc), &cm); err == nil && cm.Kind == "ConfigMap" && cm.Data["bootstrap.json"] != "" {
+			return cm.Data["bootstrap.json"]
+		}
+	}
+	t.Fatal("grpc-proxyless.yaml has no ConfigMap with bootstrap.json")
+	return ""
 }
 
 func ptr[T any](v T) *T { return &v }
