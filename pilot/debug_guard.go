@@ -23,6 +23,9 @@ const debugRole = "minipilot-debug"
 // maxRESTBody bounds the REST xDS body read for its node, as the server bounds it.
 const maxRESTBody = 1 << 20
 
+// openPaths are served to anyone: probes and scrapers carry no token.
+var openPaths = map[string]bool{"/metrics": true, "/healthz": true, "/readyz": true}
+
 // guardHTTP protects the debug listener when it is not on loopback: /debug/* needs a bearer token
 // the API server authenticates (TokenReview) of a user it allows to get that path
 // (SubjectAccessReview); REST xDS (/v3/discovery:*) is authenticated and authorized as a stream on
@@ -32,10 +35,11 @@ func (s *security) guardHTTP(next http.Handler, log *zap.Logger) http.Handler {
 		var code int
 		var msg string
 		switch {
-		case strings.HasPrefix(r.URL.Path, "/debug/"):
-			code, msg = s.allowDebug(r)
+		case openPaths[r.URL.Path]:
 		case strings.HasPrefix(r.URL.Path, "/v3/"):
 			code, msg = s.allowREST(r)
+		default: // /debug/*, and anything else: what is not known to be open is guarded
+			code, msg = s.allowDebug(r)
 		}
 		if code != 0 {
 			log.Info("debug request refused", zap.String("path", r.URL.Path), zap.String("peer", r.RemoteAddr), zap.Int("code", code), zap.String("reason", msg))

@@ -82,6 +82,14 @@ func startSecureMesh(t *testing.T) *secureMesh {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(config, "reviews.yaml"), reviewsManifests(m.backends))
+	// Visible to its own namespace only.
+	writeFile(t, filepath.Join(config, "private.yaml"), `apiVersion: v1
+kind: Service
+metadata: {name: private, annotations: {networking.istio.io/exportTo: "."}}
+spec:
+  clusterIP: 10.96.0.70
+  ports: [{name: grpc, port: 9080}]
+`)
 	m.pilot = StartPilotDebugOnAll(t, "--kubeconfig", c.Kubeconfig, "--cluster-name", "east", "--config-dir", config,
 		"--self-signed-ca", "--secure-grpc-addr", m.secure, "--client-ca", filepath.Join(m.dir, "client-ca.pem"),
 		"--xds-auth-allow", "system:serviceaccount:istio-system:gateway")
@@ -184,11 +192,12 @@ func (bearer) RequireTransportSecurity() bool { return true }
 type creds struct {
 	token string
 	cert  *tls.Certificate
+	delta bool // speak Delta xDS
 }
 
 // ads opens an ADS stream (the project's Envoy-like client) over TLS to the secure port, trusting
 // the root published in default, and returns its first response's type or the status it was refused with.
-func (m *secureMesh) ads(t *testing.T, cr creds, nodeID string, meta map[string]any) (string, error) {
+func (m *secureMesh) ads(t *testing.T, cr creds, nodeID string, meta map[string]any) (adsc.Response, error) {
 	t.Helper()
 	root, err := m.rootCert("default")
 	if err != nil {
@@ -209,27 +218,27 @@ func (m *secureMesh) ads(t *testing.T, cr creds, nodeID string, meta map[string]
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	return firstResponse(conn, adsc.Options{NodeID: nodeID, Metadata: meta})
+	return firstResponse(conn, adsc.Options{NodeID: nodeID, Metadata: meta, Delta: cr.delta})
 }
 
-// firstResponse opens an ADS stream and returns its first response's type, or the status it was
-// refused with.
-func firstResponse(conn *grpc.ClientConn, opts adsc.Options) (string, error) {
+// firstResponse opens an ADS stream and returns its first response, or the status it was refused
+// with.
+func firstResponse(conn *grpc.ClientConn, opts adsc.Options) (adsc.Response, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := adsc.Dial(ctx, conn, opts)
 	if err != nil {
-		return "", err
+		return adsc.Response{}, err
 	}
 	defer c.Close()
 	select {
 	case resp, ok := <-c.Responses():
 		if !ok {
-			return "", c.Err()
+			return adsc.Response{}, c.Err()
 		}
-		return resp.TypeURL, nil
+		return resp, nil
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return adsc.Response{}, ctx.Err()
 	}
 }
 

@@ -87,13 +87,13 @@ func TestSecurePortFromFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			typ, err := firstResponse(conn, adsc.Options{NodeID: defaultSidecar})
+			resp, err := firstResponse(conn, adsc.Options{NodeID: defaultSidecar})
 			if tc.want != codes.OK {
 				wantRefused(t, tc.name, err, tc.want, "no credentials", "client certificate")
 				return
 			}
-			if err != nil || typ != resourcev3.ClusterType {
-				t.Fatalf("got %q, %v; want the clusters", typ, err)
+			if err != nil || resp.TypeURL != resourcev3.ClusterType {
+				t.Fatalf("got %q, %v; want the clusters", resp.TypeURL, err)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,7 @@ func TestSecureXDS(t *testing.T) {
 	t.Run("root published", m.testRootPublished)
 	t.Run("refused", m.testRefused)
 	t.Run("accepted", m.testAccepted)
+	t.Run("a proxy sees what its proven namespace may", m.testVisibility)
 	t.Run("grpc-go with a token file", m.testGRPCGoToken)
 	proxyless := m.testGRPCGoCertificate(t)
 	t.Run("debug", func(t *testing.T) { m.testDebug(t, proxyless) })
@@ -100,6 +102,8 @@ func (m *secureMesh) testRefused(t *testing.T) {
 			codes.Unauthenticated, []string{"client certificate", "not trusted"}},
 		{"token of team-a claiming default", creds{token: teamA}, defaultSidecar, nil,
 			codes.PermissionDenied, []string{"spiffe://cluster.local/ns/team-a/sa/app", `claims namespace "default"`}},
+		{"token of team-a claiming default, over Delta xDS", creds{token: teamA, delta: true}, defaultSidecar, nil,
+			codes.PermissionDenied, []string{`claims namespace "default"`}},
 		{"token of team-a claiming default in metadata", creds{token: teamA}, "sidecar~10.0.0.3~app-1.team-a~team-a.svc.cluster.local",
 			map[string]any{"NAMESPACE": "default"}, codes.PermissionDenied, []string{`NAMESPACE claims "default"`}},
 		{"token of another service account than claimed", creds{token: teamA}, "sidecar~10.0.0.3~app-1.team-a~team-a.svc.cluster.local",
@@ -117,7 +121,7 @@ func (m *secureMesh) testRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`minipilot_xds_auth_refused_total{reason="permission_denied"} 3`, `minipilot_xds_auth_refused_total{reason="no_credentials"} 1`} {
+	for _, want := range []string{`minipilot_xds_auth_refused_total{reason="permission_denied"} 4`, `minipilot_xds_auth_refused_total{reason="no_credentials"} 1`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
@@ -133,16 +137,39 @@ func (m *secureMesh) testAccepted(t *testing.T) {
 	}{
 		{"token", creds{token: m.token(t, "default", "app", "istio-ca")}, defaultSidecar},
 		// The same forgery as the expired token, unexpired: that one failed for its expiry alone.
+		{"token, over Delta xDS", creds{token: m.token(t, "default", "app", "istio-ca"), delta: true}, defaultSidecar},
 		{"token signed like the expired one", creds{token: m.forgedToken(t, "default", "app", time.Now().Add(time.Hour))}, defaultSidecar},
 		{"client certificate", creds{cert: &cert}, defaultSidecar},
 		{"allow-listed gateway for another namespace", creds{token: m.token(t, "istio-system", "gateway", "istio-ca")}, teamAGateway},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			typ, err := m.ads(t, tc.cr, tc.node, nil)
-			if err != nil || typ != resourcev3.ClusterType {
-				t.Fatalf("got %q, %v; want the clusters", typ, err)
+			resp, err := m.ads(t, tc.cr, tc.node, nil)
+			if err != nil || resp.TypeURL != resourcev3.ClusterType {
+				t.Fatalf("got %q, %v; want the clusters", resp.TypeURL, err)
 			}
 		})
+	}
+}
+
+// testVisibility: a service exported to its own namespace only reaches the proxies proven to be
+// in it; a proxy of another namespace cannot claim its way in (refused above).
+func (m *secureMesh) testVisibility(t *testing.T) {
+	const private = "outbound|9080||private.default.svc.cluster.local"
+	for _, tc := range []struct {
+		ns   string
+		node string
+		want bool
+	}{
+		{"default", defaultSidecar, true},
+		{"team-a", "sidecar~10.0.0.3~app-1.team-a~team-a.svc.cluster.local", false},
+	} {
+		resp, err := m.ads(t, creds{token: m.token(t, tc.ns, "app", "istio-ca")}, tc.node, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(resp.Names, private); got != tc.want {
+			t.Errorf("a proxy of %s has %s: %v, want %v (clusters %v)", tc.ns, private, got, tc.want, resp.Names)
+		}
 	}
 }
 
@@ -258,6 +285,9 @@ func (m *secureMesh) testDebug(t *testing.T, connected string) {
 		if strings.Contains(dump, secret) || strings.Contains(body, secret) {
 			t.Errorf("the debug output shows a secret (%.20s…)", secret)
 		}
+	}
+	if code, _ := m.debugGet(t, "/no/such/path", ""); code != 401 {
+		t.Errorf("a path not known to be open: %d, want it guarded", code)
 	}
 	if code, _ := m.debugGet(t, "/debug/pprof/", debugger); code != 404 {
 		t.Errorf("/debug/pprof without --enable-profiling: %d", code)
