@@ -6,10 +6,12 @@ import (
 	"strings"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 
 	"github.com/minipilot/minipilot/model"
 )
@@ -71,7 +73,11 @@ func (s *authorizedStream) RecvMsg(m any) error {
 }
 
 func (g *Guard) authenticateContext(ctx context.Context) (model.Identity, error) {
-	return g.Authenticate(ctx, BearerToken(metadata.ValueFromIncomingContext(ctx, "authorization")), peerChain(ctx))
+	id, err := g.Authenticate(ctx, BearerToken(metadata.ValueFromIncomingContext(ctx, "authorization")), peerChain(ctx))
+	if err != nil {
+		g.opts.Log.Info("xDS client refused: not authenticated", zap.String("peer", peerAddr(ctx)), zap.String("reason", status.Convert(err).Message()))
+	}
+	return id, err
 }
 
 // BearerToken is the token of an "authorization: Bearer <token>" value, or "".

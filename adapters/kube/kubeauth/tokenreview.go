@@ -21,6 +21,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/clock"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/minipilot/minipilot/model"
 )
 
@@ -29,6 +31,8 @@ const (
 	noExpiryTTL = 5 * time.Minute
 	// maxCached bounds the cache; when full, expired entries go, and if that is not enough, all.
 	maxCached = 10000
+	// reviewTimeout bounds one TokenReview.
+	reviewTimeout = 10 * time.Second
 	// serviceAccountsGroup is the group of every service account's user.
 	serviceAccountsGroup = "system:serviceaccounts"
 )
@@ -44,6 +48,8 @@ type TokenReviewer struct {
 
 	mu    sync.Mutex
 	cache map[cacheKey]cachedUser
+	// inflight makes the streams of one proxy, reconnecting at once, share one review.
+	inflight singleflight.Group
 }
 
 type cacheKey struct {
@@ -72,6 +78,21 @@ func (r *TokenReviewer) Review(ctx context.Context, token string, audiences []st
 	if ok && now.Before(c.expires) {
 		return c.user, nil
 	}
+	v, err, _ := r.inflight.Do(fmt.Sprintf("%x/%s", key.token, key.audiences), func() (any, error) {
+		// Shared by every caller waiting: the first one's cancellation must not fail the others.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reviewTimeout)
+		defer cancel()
+		return r.review(rctx, token, audiences)
+	})
+	if err != nil {
+		return authnv1.UserInfo{}, err
+	}
+	user := v.(authnv1.UserInfo)
+	r.remember(key, user, now, token)
+	return user, nil
+}
+
+func (r *TokenReviewer) review(ctx context.Context, token string, audiences []string) (authnv1.UserInfo, error) {
 	review, err := r.client.AuthenticationV1().TokenReviews().Create(ctx,
 		&authnv1.TokenReview{Spec: authnv1.TokenReviewSpec{Token: token, Audiences: audiences}}, metav1.CreateOptions{})
 	if err != nil {
@@ -86,7 +107,6 @@ func (r *TokenReviewer) Review(ctx context.Context, token string, audiences []st
 	case len(audiences) > 0 && !slices.ContainsFunc(st.Audiences, func(a string) bool { return slices.Contains(audiences, a) }):
 		return authnv1.UserInfo{}, fmt.Errorf("the token is for audiences %v, want one of %v", st.Audiences, audiences)
 	}
-	r.remember(key, st.User, now, token)
 	return st.User, nil
 }
 
