@@ -12,6 +12,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/status"
 
 	"github.com/minipilot/minipilot/xds/adsc"
 	"github.com/minipilot/minipilot/xds/auth"
@@ -19,7 +20,7 @@ import (
 
 // TestSecurePortFromFiles: with no cluster, the secure port serves a certificate from files and
 // takes the new one when they are replaced (as cert-manager rotates a Secret volume), and clients
-// authenticate with certificates of --client-ca.
+// authenticate with certificates of --client-ca, which is reloaded too.
 func TestSecurePortFromFiles(t *testing.T) {
 	dir := t.TempDir()
 	serverCA, err := auth.NewCA("server-ca", time.Now(), time.Hour)
@@ -72,29 +73,34 @@ func TestSecurePortFromFiles(t *testing.T) {
 	})
 
 	cert := clientCert(t, clientCA, "spiffe://cluster.local/ns/default/sa/app")
-	for _, tc := range []struct {
-		name string
-		cert []tls.Certificate
-		want codes.Code
-	}{
-		{"a client certificate", []tls.Certificate{cert}, codes.OK},
-		{"none: tokens need a cluster", nil, codes.Unauthenticated},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			conn, err := grpc.NewClient(secure, grpc.WithTransportCredentials(credentials.NewTLS(
-				&tls.Config{RootCAs: roots, ServerName: "localhost", Certificates: tc.cert, MinVersion: tls.VersionTLS12})))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			resp, err := firstResponse(conn, adsc.Options{NodeID: defaultSidecar})
-			if tc.want != codes.OK {
-				wantRefused(t, tc.name, err, tc.want, "no credentials", "client certificate")
-				return
-			}
-			if err != nil || resp.TypeURL != resourcev3.ClusterType {
-				t.Fatalf("got %q, %v; want the clusters", resp.TypeURL, err)
-			}
-		})
+	ads := func(certs []tls.Certificate) (adsc.Response, error) {
+		conn, err := grpc.NewClient(secure, grpc.WithTransportCredentials(credentials.NewTLS(
+			&tls.Config{RootCAs: roots, ServerName: "localhost", Certificates: certs, MinVersion: tls.VersionTLS12})))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		return firstResponse(conn, adsc.Options{NodeID: defaultSidecar})
+	}
+	if resp, err := ads([]tls.Certificate{cert}); err != nil || resp.TypeURL != resourcev3.ClusterType {
+		t.Fatalf("a client certificate: got %q, %v; want the clusters", resp.TypeURL, err)
+	}
+	_, err = ads(nil)
+	wantRefused(t, "no certificate (tokens need a cluster)", err, codes.Unauthenticated, "no credentials", "client certificate")
+
+	// A new --client-ca bundle is used without a restart: the old CA's certificates are refused.
+	newCA, err := auth.NewCA("client-ca-2", time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "client-ca.pem"), string(newCA.CertPEM))
+	Eventually(t, 10*time.Second, "the old CA's certificate to be refused", func() error {
+		if _, err := ads([]tls.Certificate{cert}); status.Code(err) != codes.Unauthenticated {
+			return fmt.Errorf("got %v", err)
+		}
+		return nil
+	})
+	if resp, err := ads([]tls.Certificate{clientCert(t, newCA, "spiffe://cluster.local/ns/default/sa/app")}); err != nil || resp.TypeURL != resourcev3.ClusterType {
+		t.Fatalf("a certificate of the new CA: got %q, %v", resp.TypeURL, err)
 	}
 }
