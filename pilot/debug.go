@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/auth"
 	"github.com/minipilot/minipilot/xds/server"
 
 	// The config dump holds Anys of every extension the translator uses; linking their packages in
@@ -27,6 +28,8 @@ type debugHandlers struct {
 	log      *zap.Logger
 	// profiling serves /debug/pprof (--enable-profiling).
 	profiling bool
+	// guard, when the secure port or guarded REST xDS authenticates clients, lists who is connected.
+	guard *auth.Guard
 }
 
 func (d *debugHandlers) mux() *http.ServeMux {
@@ -35,6 +38,7 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /debug/syncz", d.syncz)
 	mux.HandleFunc("GET /debug/registryz", d.registryz)
 	mux.HandleFunc("GET /debug/configz", d.configz)
+	mux.HandleFunc("GET /debug/authz", d.authz)
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
@@ -111,6 +115,15 @@ func (d *debugHandlers) configz(w http.ResponseWriter, _ *http.Request) {
 		// an unknown host), with the rule responsible.
 		"translationWarnings": orEmpty(d.xds.TranslationWarnings()),
 	})
+}
+
+// authz lists the authenticated xDS streams open now: node, proven identity, how it was proven.
+func (d *debugHandlers) authz(w http.ResponseWriter, _ *http.Request) {
+	streams := []auth.Stream{}
+	if d.guard != nil {
+		streams = d.guard.Streams()
+	}
+	d.writeJSON(w, map[string]any{"authenticating": d.guard != nil, "streams": streams})
 }
 
 // readyz is 200 only once every model source has synced and proxies are being served.

@@ -72,7 +72,7 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		listeners.close()
 		return fmt.Errorf("listening for HTTP on %s: %w", cfg.HTTPAddr, err)
 	}
-	var handler http.Handler = (&debugHandlers{store: store, xds: xds, registry: registry, log: log, profiling: cfg.Security.EnableProfiling}).mux()
+	var handler http.Handler = (&debugHandlers{store: store, xds: xds, registry: registry, log: log, profiling: cfg.Security.EnableProfiling, guard: sec.guard}).mux()
 	if !isLoopback(cfg.HTTPAddr) {
 		handler = sec.guardHTTP(handler, log)
 	}

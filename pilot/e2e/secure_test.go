@@ -277,6 +277,16 @@ func (m *secureMesh) testDebug(t *testing.T, connected string) {
 	if code != 200 || !strings.Contains(body, connected) {
 		t.Fatalf("the debugger: %d %s", code, body)
 	}
+	code, authz := m.debugGet(t, "/debug/authz", debugger)
+	var who struct{ Streams []auth.Stream }
+	if err := json.Unmarshal([]byte(authz), &who); code != 200 || err != nil {
+		t.Fatalf("/debug/authz: %d %v %s", code, err, authz)
+	}
+	if i := slices.IndexFunc(who.Streams, func(s auth.Stream) bool { return s.Node == connected }); i < 0 ||
+		who.Streams[i].Identity != "spiffe://cluster.local/ns/default/sa/app" || who.Streams[i].Via != "certificate" {
+		t.Errorf("/debug/authz does not show %s as spiffe://cluster.local/ns/default/sa/app by certificate: %s", connected, authz)
+	}
+	body += authz
 	code, dump := m.debugGet(t, "/debug/config_dump?node="+connected, debugger)
 	if code != 200 || !strings.Contains(dump, "reviews") {
 		t.Fatalf("config_dump: %d %s", code, dump)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"strings"
+	"sync"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"go.uber.org/zap"
@@ -24,7 +25,9 @@ func (g *Guard) StreamInterceptor() grpc.StreamServerInterceptor {
 		if err != nil {
 			return err
 		}
-		return handler(srv, &authorizedStream{ServerStream: ss, guard: g, id: id, peer: peerAddr(ss.Context())})
+		as := &authorizedStream{ServerStream: ss, guard: g, id: id, peer: peerAddr(ss.Context())}
+		defer as.close()
+		return handler(srv, as)
 	}
 }
 
@@ -55,6 +58,30 @@ type authorizedStream struct {
 	id      model.Identity
 	peer    string
 	checked bool // RecvMsg is called from one goroutine at a time
+
+	// The stream's entry in the guard's open streams, once its node is authorized. The server's
+	// receiving goroutine may outlive the handler, so registering and closing are locked.
+	mu         sync.Mutex
+	registered int64
+	closed     bool
+}
+
+// close forgets the stream when its handler returns.
+func (s *authorizedStream) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.registered != 0 {
+		s.guard.streams.remove(s.registered)
+	}
+}
+
+func (s *authorizedStream) register(node string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.registered = s.guard.streams.add(Stream{Node: node, Identity: s.id.SPIFFEID(), Via: s.id.Via, Peer: s.peer})
+	}
 }
 
 func (s *authorizedStream) RecvMsg(m any) error {
@@ -69,7 +96,11 @@ func (s *authorizedStream) RecvMsg(m any) error {
 	if n == nil {
 		return nil
 	}
-	return s.guard.Authorize(s.id, n.GetNode(), s.peer)
+	if err := s.guard.Authorize(s.id, n.GetNode(), s.peer); err != nil {
+		return err
+	}
+	s.register(n.GetNode().GetId())
+	return nil
 }
 
 func (g *Guard) authenticateContext(ctx context.Context) (model.Identity, error) {

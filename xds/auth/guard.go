@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"go.uber.org/zap"
@@ -39,12 +40,15 @@ type Options struct {
 	TrustDomain string
 	Log         *zap.Logger
 	Metrics     *Metrics
+	// Now is the clock of Streams' ages; time.Now when nil.
+	Now func() time.Time
 }
 
 // Guard decides, for every stream, who the client is and whether it may act for the node it claims.
 type Guard struct {
-	opts  Options
-	allow map[string]bool // "<namespace>/<service account>"
+	opts    Options
+	allow   map[string]bool // "<namespace>/<service account>"
+	streams streamSet
 }
 
 // NewGuard checks the options; an allow-list entry it cannot read is an error.
@@ -58,7 +62,10 @@ func NewGuard(opts Options) (*Guard, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics(nil)
 	}
-	g := &Guard{opts: opts, allow: map[string]bool{}}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	g := &Guard{opts: opts, allow: map[string]bool{}, streams: streamSet{nowFor: opts.Now}}
 	for _, entry := range opts.Allow {
 		id, err := parseAllowed(entry, opts.TrustDomain)
 		if err != nil {
