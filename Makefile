@@ -40,7 +40,8 @@ test: lint kube-bins codegen-bins grpc-core
 
 # fuzz runs each fuzz target for FUZZTIME (a short run in make test; `make fuzz FUZZTIME=10m` for a
 # long one). Their committed corpora (testdata/fuzz) also run as plain tests in every go test.
-FUZZ_TARGETS := ./adapters/file:FuzzParseFile ./crds/validation:FuzzValidate ./adapters/k8s:FuzzObjectsPart ./xds/translate:FuzzTranslate
+FUZZ_TARGETS := ./adapters/file:FuzzParseFile ./crds/validation:FuzzValidate ./adapters/k8s:FuzzObjectsPart ./xds/translate:FuzzTranslate \
+                ./xds/auth:FuzzAuthorize
 FUZZTIME     ?= 15s
 fuzz:
 	@for target in $(FUZZ_TARGETS); do \

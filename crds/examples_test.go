@@ -33,6 +33,10 @@ func testExamplesDryRun(t *testing.T, c *kubetest.Cluster) {
 		t.Fatalf("kubectl apply -f examples/kubernetes/: %v\n%s%s", err, out, stderr)
 	}
 	testRBAC(t, c)
+	// The workloads that use the secure port (an Envoy sidecar, a proxyless gRPC client).
+	if out, stderr, err := c.Kubectl(t, "apply", "--dry-run=server", "-f", examplesDir+"/workload"); err != nil {
+		t.Fatalf("kubectl apply --dry-run=server -f examples/kubernetes/workload/: %v\n%s%s", err, out, stderr)
+	}
 }
 
 // testRBAC asks the API server's authorizer what minipilot's ServiceAccount may do.
@@ -55,7 +59,19 @@ func testRBAC(t *testing.T, c *kubetest.Cluster) {
 		{"create", "events.events.k8s.io", "default", "", true},
 		{"create", "leases.coordination.k8s.io", "istio-system", "", true},
 		{"update", "leases.coordination.k8s.io", "istio-system", "", true},
-		// Never a user's spec, never secrets, never leases elsewhere, never deletes.
+		// The secure xDS port: reviews of tokens and access, the CA's own Secret, the root's ConfigMaps.
+		{"create", "tokenreviews.authentication.k8s.io", "", "", true},
+		{"create", "subjectaccessreviews.authorization.k8s.io", "", "", true},
+		{"get", "secrets/istio-ca-secret", "istio-system", "", true},
+		{"create", "secrets", "istio-system", "", true},
+		{"create", "configmaps", "default", "", true},
+		{"update", "configmaps", "default", "", true},
+		{"watch", "namespaces", "", "", true},
+		// Never a user's spec, never other secrets, never leases elsewhere, never deletes.
+		{"get", "secrets/db-password", "istio-system", "", false},
+		{"list", "secrets", "istio-system", "", false},
+		{"create", "secrets", "default", "", false},
+		{"delete", "configmaps", "default", "", false},
 		{"update", "virtualservices.networking.istio.io", "default", "", false},
 		{"patch", "destinationrules.networking.istio.io", "default", "", false},
 		{"create", "virtualservices.networking.istio.io", "default", "", false},

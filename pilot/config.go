@@ -13,7 +13,8 @@ import (
 
 // Config is everything pilot-discovery is told on its command line.
 type Config struct {
-	ConfigDir    string
+	ConfigDir string
+	// GRPCAddr is plaintext xDS; empty picks the default (PlaintextAddr), "off" serves none.
 	GRPCAddr     string
 	HTTPAddr     string
 	DomainSuffix string
@@ -44,13 +45,15 @@ type Config struct {
 	RemoteKubeconfigs []string
 	// LeaderElectionNamespace holds the Lease that picks the replica writing rule statuses.
 	LeaderElectionNamespace string
+
+	Security SecurityConfig
 }
 
 // BindFlags declares the flags on fs, with their defaults, and returns the Config they fill in.
 func BindFlags(fs *flag.FlagSet) *Config {
 	c := &Config{}
 	fs.StringVar(&c.ConfigDir, "config-dir", "", "directory of Kubernetes-style YAML manifests (Services, EndpointSlices, Endpoints, Pods, Nodes, VirtualServices, DestinationRules, ServiceEntries, Gateways) to serve and watch")
-	fs.StringVar(&c.GRPCAddr, "grpc-addr", ":15010", "address for xDS over gRPC (ADS)")
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", "", "address for plaintext, unauthenticated xDS over gRPC (ADS), for development; \"off\" serves none (default \""+plaintextAll+"\", or \""+plaintextLoopback+"\" with a Kubernetes source)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:15014", "address for the debug endpoints, metrics, health checks and REST xDS")
 	fs.StringVar(&c.DomainSuffix, "domain-suffix", "cluster.local", "the cluster's DNS domain")
 	fs.DurationVar(&c.Debounce, "debounce", 100*time.Millisecond, "quiet period after a config change before it is pushed")
@@ -73,6 +76,7 @@ func BindFlags(fs *flag.FlagSet) *Config {
 		return nil
 	})
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", "istio-system", "namespace of the Lease that elects the replica writing the status of routing rules")
+	c.Security.bindFlags(fs)
 	return c
 }
 
@@ -106,6 +110,7 @@ func (c *Config) Validate() error {
 	if c.DebounceMax < c.Debounce {
 		errs = append(errs, errors.New("--debounce-max must be at least --debounce"))
 	}
+	errs = append(errs, c.validateSecurity()...)
 	return errors.Join(errs...)
 }
 

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/auth"
 	"github.com/minipilot/minipilot/xds/server"
 
 	// The config dump holds Anys of every extension the translator uses; linking their packages in
@@ -25,6 +26,10 @@ type debugHandlers struct {
 	xds      *server.Server
 	registry *prometheus.Registry
 	log      *zap.Logger
+	// profiling serves /debug/pprof (--enable-profiling).
+	profiling bool
+	// guard, when the secure port or guarded REST xDS authenticates clients, lists who is connected.
+	guard *auth.Guard
 }
 
 func (d *debugHandlers) mux() *http.ServeMux {
@@ -33,15 +38,18 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /debug/syncz", d.syncz)
 	mux.HandleFunc("GET /debug/registryz", d.registryz)
 	mux.HandleFunc("GET /debug/configz", d.configz)
+	mux.HandleFunc("GET /debug/authz", d.authz)
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
-	// Profiles, as istiod serves them on its debug port (which is why --http-addr defaults to loopback).
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	// Profiles only when asked for: they show the process's memory, including what clients sent.
+	if d.profiling {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	}
 	// Envoy's REST-JSON polling: POST /v3/discovery:clusters (and endpoints, listeners, routes).
 	mux.Handle("POST /v3/{discovery}", d.xds)
 	return mux
@@ -109,6 +117,15 @@ func (d *debugHandlers) configz(w http.ResponseWriter, _ *http.Request) {
 	})
 }
 
+// authz lists the authenticated xDS streams open now: node, proven identity, how it was proven.
+func (d *debugHandlers) authz(w http.ResponseWriter, _ *http.Request) {
+	streams := []auth.Stream{}
+	if d.guard != nil {
+		streams = d.guard.Streams()
+	}
+	d.writeJSON(w, map[string]any{"authenticating": d.guard != nil, "streams": streams})
+}
+
 // readyz is 200 only once every model source has synced and proxies are being served.
 func (d *debugHandlers) readyz(w http.ResponseWriter, _ *http.Request) {
 	if !d.xds.Ready() {
@@ -136,7 +153,5 @@ func (d *debugHandlers) writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (d *debugHandlers) writeError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+	writeJSONError(w, code, msg)
 }

@@ -22,10 +22,20 @@ type task struct {
 	run  func(ctx context.Context) error
 }
 
+// kubeParts are the Kubernetes sources and what else pilot takes from the primary cluster.
+type kubeParts struct {
+	tasks    []task
+	clusters []string
+	// status (nil without a primary cluster) writes rule statuses and takes translation warnings.
+	status *kube.StatusWriter
+	// primary is the primary cluster's client (nil without one): TokenReviews, the CA's Secret.
+	primary kubernetes.Interface
+}
+
 // kubeSources registers the Kubernetes sources with the store, in merge order: the primary cluster's
 // services, its routing rules, then each remote cluster's services. Status writes and Events last as
-// long as ctx. The status writer (nil without a primary cluster) also takes translation warnings.
-func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock.WithTicker, log *zap.Logger) ([]task, []string, *kube.StatusWriter, error) {
+// long as ctx.
+func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock.WithTicker, log *zap.Logger) (kubeParts, error) {
 	var clusters []kube.Cluster
 	if cfg.Kube() {
 		var primary kube.Cluster
@@ -36,50 +46,49 @@ func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock
 			primary, err = kube.LoadKubeconfig(cfg.Kubeconfig, cfg.ClusterName)
 		}
 		if err != nil {
-			return nil, nil, nil, err
+			return kubeParts{}, err
 		}
 		clusters = append(clusters, primary)
 	}
 	specs, err := kube.ParseRemoteSpecs(cfg.RemoteKubeconfigs)
 	if err != nil {
-		return nil, nil, nil, err
+		return kubeParts{}, err
 	}
 	for _, s := range specs {
 		c, err := kube.LoadKubeconfig(s.Path, s.Name)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("--remote-kubeconfig: %w", err)
+			return kubeParts{}, fmt.Errorf("--remote-kubeconfig: %w", err)
 		}
 		clusters = append(clusters, c)
 	}
 	if err := kube.UniqueNames(clusters); err != nil {
-		return nil, nil, nil, err
+		return kubeParts{}, err
 	}
 
-	var tasks []task
-	var names []string
-	var status *kube.StatusWriter
+	var out kubeParts
 	for i, c := range clusters {
 		opts := kube.Options{Cluster: c.Name, DomainSuffix: cfg.DomainSuffix, Namespaces: cfg.WatchNamespaces, Log: log, Clock: clk}
 		client, err := kubernetes.NewForConfig(c.Config)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+			return kubeParts{}, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		platform, err := kube.NewPlatform(client, opts)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
+			return kubeParts{}, fmt.Errorf("cluster %s: %w", c.Name, err)
 		}
 		reg := store.Register("kube/"+c.Name, platform)
-		tasks = append(tasks, task{"kube/" + c.Name, func(ctx context.Context) error { return platform.Run(ctx, reg) }})
-		names = append(names, c.Name)
+		out.tasks = append(out.tasks, task{"kube/" + c.Name, func(ctx context.Context) error { return platform.Run(ctx, reg) }})
+		out.clusters = append(out.clusters, c.Name)
 		if i == 0 && cfg.Kube() {
+			out.primary = client
 			t, sw, err := configController(ctx, cfg, c, client, opts, store, log)
 			if err != nil {
-				return nil, nil, nil, err
+				return kubeParts{}, err
 			}
-			tasks, status = append(tasks, t...), sw
+			out.tasks, out.status = append(out.tasks, t...), sw
 		}
 	}
-	return tasks, names, status, nil
+	return out, nil
 }
 
 // configController watches the primary cluster's routing rules; the replica that wins the Lease

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +14,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/keepalive"
 	"k8s.io/utils/clock"
 
 	"github.com/minipilot/minipilot/adapters/file"
@@ -34,15 +34,21 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 
 	store := model.NewStore(cfg.DomainSuffix, clk.Now)
 	// Kubernetes sources first: where a cluster and the files both define a service, the cluster's wins.
-	sources, clusters, status, err := kubeSources(ctx, cfg, store, clk, log)
+	kp, err := kubeSources(ctx, cfg, store, clk, log)
 	if err != nil {
 		return err
 	}
+	sources, status := kp.tasks, kp.status
 	if cfg.ConfigDir != "" {
 		files := file.New(cfg.ConfigDir, k8s.Options{DomainSuffix: cfg.DomainSuffix}, log)
 		filesReg := store.Register("file", files)
 		sources = append(sources, task{"file adapter", func(ctx context.Context) error { return files.Run(ctx, filesReg, clk) }})
 	}
+	sec, err := newSecurity(ctx, cfg, kp.primary, registry, clk, log)
+	if err != nil {
+		return err
+	}
+	sources = append(sources, sec.tasks...)
 
 	xds := server.New(store, server.Options{
 		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, EndpointDebounce: cfg.EndpointDebounce, EndpointMaxDelay: cfg.EndpointDebounceMax, Clock: clk, Log: log, Metrics: server.NewMetrics(registry),
@@ -57,34 +63,25 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 			}
 		},
 	})
-	grpcServer := grpc.NewServer(append(server.ServerOptions(),
-		grpc.MaxConcurrentStreams(100000),
-		// Envoy pings every 5 minutes by default and more often when told to; allow it, as Istio does.
-		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 15 * time.Second, PermitWithoutStream: true}),
-		grpc.KeepaliveParams(keepalive.ServerParameters{
-			Time: 30 * time.Second, Timeout: 10 * time.Second,
-			// Connections are closed after an age (gRPC adds ±10% jitter), so that proxies spread over
-			// the replicas again after a rollout or a scale-up, as Istio's chart does.
-			MaxConnectionAge: cfg.MaxConnectionAge, MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
-		}),
-	)...)
-	xds.Register(grpcServer)
-
-	grpcLis, err := net.Listen("tcp", cfg.GRPCAddr)
+	listeners, err := xdsListeners(cfg, sec, xds)
 	if err != nil {
-		return fmt.Errorf("listening for xDS on %s: %w", cfg.GRPCAddr, err)
+		return err
 	}
 	httpLis, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		grpcLis.Close()
+		listeners.close()
 		return fmt.Errorf("listening for HTTP on %s: %w", cfg.HTTPAddr, err)
 	}
-	httpServer := &http.Server{
-		Handler:           (&debugHandlers{store: store, xds: xds, registry: registry, log: log}).mux(),
-		ReadHeaderTimeout: 10 * time.Second,
+	var handler http.Handler = (&debugHandlers{store: store, xds: xds, registry: registry, log: log, profiling: cfg.Security.EnableProfiling, guard: sec.guard}).mux()
+	if !isLoopback(cfg.HTTPAddr) {
+		handler = sec.guardHTTP(handler, log)
 	}
-	log.Info("serving", zap.String("grpc", grpcLis.Addr().String()), zap.String("http", httpLis.Addr().String()),
-		zap.String("configDir", cfg.ConfigDir), zap.Strings("clusters", clusters))
+	httpServer := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("serving", zap.String("grpc", listeners.addr(0)), zap.String("secureGrpc", listeners.addr(1)), zap.String("http", httpLis.Addr().String()),
+		zap.Bool("debugGuarded", !isLoopback(cfg.HTTPAddr)), zap.String("configDir", cfg.ConfigDir), zap.Strings("clusters", kp.clusters))
+	if addr := cfg.PlaintextAddr(); addr != "" && !isLoopback(addr) && cfg.Kube() {
+		log.Warn("plaintext xDS is served on a non-loopback address: whoever reaches it can read the mesh's config; proxies should use the secure port", zap.String("grpc", addr))
+	}
 
 	// The sources and the push loop outlive the signal: open streams are served through the drain.
 	serving, stopServing := context.WithCancel(context.WithoutCancel(ctx))
@@ -99,7 +96,11 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		})
 	}
 	g.Go(func() error { xds.Run(gctx); return nil })
-	g.Go(func() error { return grpcServer.Serve(grpcLis) })
+	for _, l := range listeners {
+		if l != nil {
+			g.Go(func() error { return l.server.Serve(l.lis) })
+		}
+	}
 	g.Go(func() error {
 		if err := httpServer.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -112,7 +113,7 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		case <-gctx.Done(): // something failed
 		}
 		log.Info("shutting down", zap.Duration("grace", cfg.ShutdownGrace))
-		shutdown(xds, grpcServer, httpServer, cfg.ShutdownGrace)
+		shutdown(xds, listeners.servers(), httpServer, cfg.ShutdownGrace)
 		stopServing()
 		return nil
 	})
@@ -121,18 +122,24 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 
 // shutdown turns readiness off, stops accepting connections and streams, closes the open streams
 // spread over grace (they are served until then), and then stops the servers.
-func shutdown(xds *server.Server, g *grpc.Server, h *http.Server, grace time.Duration) {
+func shutdown(xds *server.Server, grpcServers []*grpc.Server, h *http.Server, grace time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	stopped := make(chan struct{})
+	var stopping sync.WaitGroup
 	// GracefulStop closes the listener and tells clients (GOAWAY) to open no new streams here; it
 	// returns once Drain has closed the streams.
-	go func() { g.GracefulStop(); close(stopped) }()
+	for _, g := range grpcServers {
+		stopping.Go(g.GracefulStop)
+	}
+	stopped := make(chan struct{})
+	go func() { stopping.Wait(); close(stopped) }()
 	xds.Drain(ctx, grace)
 	select {
 	case <-stopped:
 	case <-ctx.Done():
-		g.Stop()
+		for _, g := range grpcServers {
+			g.Stop()
+		}
 	}
 	hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
 	defer hcancel()

@@ -56,14 +56,28 @@ type Pilot struct {
 	args     []string
 	t        testing.TB
 	exited   chan struct{}
+	// debugOnAll puts the debug listener on every interface (where /debug/ is guarded).
+	debugOnAll bool
 }
 
 // StartPilot runs pilot-discovery with args (plus its listen addresses) and waits until /readyz
 // says it serves. It is stopped when the test ends; its log is printed if the test failed.
 func StartPilot(t testing.TB, args ...string) *Pilot {
 	t.Helper()
+	return startPilot(t, false, args...)
+}
+
+// StartPilotDebugOnAll is StartPilot with the debug listener on every interface, where /debug/ is
+// guarded; it is still reached at HTTPAddr, on loopback.
+func StartPilotDebugOnAll(t testing.TB, args ...string) *Pilot {
+	t.Helper()
+	return startPilot(t, true, args...)
+}
+
+func startPilot(t testing.TB, debugOnAll bool, args ...string) *Pilot {
+	t.Helper()
 	Binary(t) // built before addresses are chosen: the longer the wait, the likelier another takes them
-	p := &Pilot{args: args, t: t}
+	p := &Pilot{args: args, t: t, debugOnAll: debugOnAll}
 	t.Cleanup(func() {
 		p.Stop()
 		if t.Failed() && p.logs != nil {
@@ -97,6 +111,10 @@ func (p *Pilot) tryStart() error {
 	// A short drain keeps restarts quick; a test that looks at the drain gives its own (the last wins).
 	args := append([]string{"--grpc-addr", p.GRPCAddr, "--http-addr", p.HTTPAddr, "--debounce", "20ms", "--debounce-max", "200ms",
 		"--shutdown-grace", "500ms"}, p.args...)
+	if p.debugOnAll {
+		_, port, _ := net.SplitHostPort(p.HTTPAddr)
+		args = append(args, "--http-addr", ":"+port) // the last flag wins
+	}
 	if level := os.Getenv("E2E_PILOT_LOG_LEVEL"); level != "" {
 		args = append(args, "--log-level", level) // E2E_PILOT_LOG_LEVEL=debug logs every request and response
 	}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"sort"
@@ -97,7 +98,15 @@ func Dial(ctx context.Context, conn grpc.ClientConnInterface, opts Options) (*Cl
 		return nil, err
 	}
 	if err := c.send(resourcev3.ClusterType, nil, "", "", nil); err != nil {
-		return nil, err
+		if !errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		// The server ended the stream before reading it (refused it): the why is its status, which
+		// only a receive returns.
+		go c.receive()
+		for range c.Responses() {
+		}
+		return nil, c.Err()
 	}
 	go c.receive()
 	return c, nil

@@ -35,7 +35,7 @@ func apiserverArgs(dir, etcdURL string, port int, cred credentials) []string {
 		"--cert-dir=" + filepath.Join(dir, "certs"),
 		"--token-auth-file=" + cred.tokenFile,
 		"--authorization-mode=RBAC",
-		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+		"--service-account-issuer=" + ServiceAccountIssuer,
 		"--service-account-key-file=" + cred.saPub,
 		"--service-account-signing-key-file=" + cred.saKey,
 		"--service-cluster-ip-range=" + ServiceCIDR,

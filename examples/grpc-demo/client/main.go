@@ -48,11 +48,20 @@ func main() {
 	target := flag.String("target", "xds:///reviews.default.svc.cluster.local:9080", "gRPC target to dial")
 	requests := flag.Int("requests", 100, "number of UnaryCalls to send")
 	timeout := flag.Duration("timeout", 30*time.Second, "deadline for the whole run, xDS included")
+	bootstrapFile := flag.String("bootstrap", "", "xDS bootstrap file to use instead of the plaintext one built for --xds-addr: the secure port's, with TLS and a service-account token (examples/kubernetes/README.md; run with GRPC_EXPERIMENTAL_XDS_BOOTSTRAP_CALL_CREDS=true for its call_creds)")
 	var headers headerFlags
 	flag.Var(&headers, "header", "name=value metadata to send with every call (repeatable), e.g. end-user=jason")
 	flag.Parse()
 
-	counts, err := run(*xdsAddr, *target, *requests, *timeout, headers)
+	config, err := bootstrap(*xdsAddr)
+	if *bootstrapFile != "" {
+		config, err = os.ReadFile(*bootstrapFile)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "client:", err)
+		os.Exit(1)
+	}
+	counts, err := run(config, *target, *requests, *timeout, headers)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "client:", err)
 		os.Exit(1)
@@ -75,11 +84,7 @@ func bootstrap(xdsAddr string) ([]byte, error) {
 	})
 }
 
-func run(xdsAddr, target string, requests int, timeout time.Duration, headers headerFlags) (map[string]int, error) {
-	config, err := bootstrap(xdsAddr)
-	if err != nil {
-		return nil, err
-	}
+func run(config []byte, target string, requests int, timeout time.Duration, headers headerFlags) (map[string]int, error) {
 	resolver, err := xds.NewXDSResolverWithConfigForTesting(config)
 	if err != nil {
 		return nil, fmt.Errorf("xDS resolver: %w", err)
