@@ -37,17 +37,14 @@ func xdsListeners(cfg *Config, sec *security, xds *server.Server) (xdsListenerSe
 			set.close()
 			return set, fmt.Errorf("listening for %s on %s: %w", what, addr, err)
 		}
-		g := newGRPCServer(cfg, extra...)
-		xds.Register(g)
-		set[i] = &xdsListener{server: g, lis: lis}
+		set[i] = &xdsListener{server: xds.GRPCServer(grpcOptions(cfg, extra...)...), lis: lis}
 	}
 	return set, nil
 }
 
-// newGRPCServer is a gRPC server with the xDS server's codec, pilot's stream limits and keepalive
-// policy.
-func newGRPCServer(cfg *Config, extra ...grpc.ServerOption) *grpc.Server {
-	return grpc.NewServer(append(append(server.ServerOptions(),
+// grpcOptions are pilot's stream limits and keepalive policy, and extra.
+func grpcOptions(cfg *Config, extra ...grpc.ServerOption) []grpc.ServerOption {
+	return append([]grpc.ServerOption{
 		grpc.MaxConcurrentStreams(100000),
 		// Envoy pings every 5 minutes by default and more often when told to; allow it, as Istio does.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 15 * time.Second, PermitWithoutStream: true}),
@@ -57,7 +54,7 @@ func newGRPCServer(cfg *Config, extra ...grpc.ServerOption) *grpc.Server {
 			// the replicas again after a rollout or a scale-up, as Istio's chart does.
 			MaxConnectionAge: cfg.MaxConnectionAge, MaxConnectionAgeGrace: cfg.MaxConnectionAgeGrace,
 		}),
-	), extra...)...)
+	}, extra...)
 }
 
 // addr is the address listener i listens on, or "" when it is off.

@@ -115,15 +115,18 @@ func New(store *model.Store, opts Options) *Server {
 	}
 }
 
-// Register adds the ADS service, and the per-type services for clients that do not aggregate, to a
-// gRPC server. Streams end when their client goes, or when Drain closes them; not when the gRPC
-// server's listener stops.
-func (s *Server) Register(g *grpc.Server) {
+// GRPCServer is a gRPC server (with opts) serving the ADS service, and the per-type services for
+// clients that do not aggregate. It writes responses with the server's codec (codec.go), which a
+// gRPC server cannot be given after it is made: hence this, not a Register for any server. Streams
+// end when their client goes, or when Drain closes them; not when the gRPC server's listener stops.
+func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
+	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodecV2(codec{})}, opts...)...)
 	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, adsService{s: s})
 	clusterservice.RegisterClusterDiscoveryServiceServer(g, clusterService{s: s})
 	endpointservice.RegisterEndpointDiscoveryServiceServer(g, endpointService{s: s})
 	listenerservice.RegisterListenerDiscoveryServiceServer(g, listenerService{s: s})
 	routeservice.RegisterRouteDiscoveryServiceServer(g, routeService{s: s})
+	return g
 }
 
 // Ready says whether proxies are being served: every model source has synced, and pilot is not

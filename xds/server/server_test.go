@@ -73,8 +73,7 @@ func startWith(t *testing.T, part model.Part, opts server.Options) *fixture {
 	}
 	srv := server.New(store, opts)
 	ctx, cancel := context.WithCancel(context.Background())
-	g := grpc.NewServer(server.ServerOptions()...) // the codec pilot runs with
-	srv.Register(g)
+	g := srv.GRPCServer()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -33,8 +33,7 @@ func serve(t *testing.T, part model.Part) (*memory.Source, *server.Server, *grpc
 	source := memory.New(store, "test")
 	source.Replace(part)
 	srv := server.New(store, server.Options{Log: zaptest.NewLogger(t), StageTimeout: time.Minute})
-	g := grpc.NewServer()
-	srv.Register(g)
+	g := srv.GRPCServer()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

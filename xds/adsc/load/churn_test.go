@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.uber.org/zap/zaptest"
-	"google.golang.org/grpc"
 	"k8s.io/utils/clock"
 
 	"github.com/minipilot/minipilot/adapters/file"
@@ -26,8 +25,7 @@ func serveDir(t *testing.T, dir string) string {
 	files := file.New(dir, k8s.Options{DomainSuffix: "cluster.local"}, log)
 	reg := store.Register("file", files)
 	srv := server.New(store, server.Options{Debounce: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond, Log: log})
-	g := grpc.NewServer()
-	srv.Register(g)
+	g := srv.GRPCServer()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
