@@ -46,7 +46,9 @@ func Diff(prev, next *Snapshot) Change {
 	c.Config = !equalServices(prev.byHost, next.byHost) ||
 		!equalRules(prev.VirtualServices, next.VirtualServices) ||
 		!equalRules(prev.DestinationRules, next.DestinationRules) ||
-		!equalRules(prev.Gateways, next.Gateways)
+		!equalRules(prev.Gateways, next.Gateways) ||
+		!equalRules(prev.Sidecars, next.Sidecars) ||
+		!prev.mesh.Equal(next.mesh)
 	for host, ports := range next.endpoints {
 		if c.diffEndpoints(prev.endpoints[host], ports) {
 			c.Endpoints[host] = true

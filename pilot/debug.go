@@ -102,6 +102,8 @@ func (d *debugHandlers) configz(w http.ResponseWriter, _ *http.Request) {
 		"virtualServices":  orEmpty(snap.VirtualServices),
 		"destinationRules": orEmpty(snap.DestinationRules),
 		"gateways":         orEmpty(snap.Gateways),
+		"sidecars":         orEmpty(snap.Sidecars),
+		"mesh":             snap.Mesh(),
 		"rejected":         orEmpty(snap.Rejections),
 		// What translation left out or suspects (a cluster that fails Envoy's validation, a route to
 		// an unknown host), with the rule responsible.
