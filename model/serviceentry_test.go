@@ -99,8 +99,11 @@ func TestResolveHost(t *testing.T) {
 	if got := snap.ResolveHost("example.com", "ns"); got != "example.com" {
 		t.Errorf("a ServiceEntry host wins over the name.namespace reading: got %s", got)
 	}
-	if got := snap.ResolveHost("reviews.prod", "ns"); got != "reviews.prod.svc.cluster.local" {
+	if got := snap.ResolveHost("reviews", "ns"); got != "reviews.ns.svc.cluster.local" {
 		t.Errorf("got %s", got)
+	}
+	if got := snap.ResolveHost("reviews.prod", "ns"); got != "reviews.prod" {
+		t.Errorf("name.namespace stays as written, as Istio's ResolveShortnameToFQDN: got %s", got)
 	}
 }
 

@@ -8,9 +8,9 @@ package networking
 // +kubebuilder:validation:XValidation:rule=`has(self.egress) || has(self.ingress) || has(self.outboundTrafficPolicy)`,message="sidecar: empty configuration provided"
 type Sidecar struct {
 	WorkloadSelector *SidecarWorkloadSelector `json:"workloadSelector,omitempty"`
-	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:MaxItems=256
 	Ingress []*IstioIngressListener `json:"ingress,omitempty"`
-	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:MaxItems=256
 	Egress                []*IstioEgressListener `json:"egress,omitempty"`
 	OutboundTrafficPolicy *OutboundTrafficPolicy `json:"outboundTrafficPolicy,omitempty"`
 }
@@ -27,7 +27,7 @@ type IstioIngressListener struct {
 	// +required
 	Port *SidecarPort `json:"port,omitempty"`
 	// +kubebuilder:validation:MaxLength=256
-	// +kubebuilder:validation:XValidation:rule=`self.matches('^(127\\.0\\.0\\.1|0\\.0\\.0\\.0|\\[::1\\]|\\[::\\])?:[0-9]+$')`,message="must be 127.0.0.1:<port>, 0.0.0.0:<port>, [::1]:<port> or [::]:<port>"
+	// +kubebuilder:validation:Pattern=`^(127\.0\.0\.1|0\.0\.0\.0|\[::1\]|\[::\])?:[0-9]+$`
 	// DefaultEndpoint is 127.0.0.1:<port>, 0.0.0.0:<port>, [::1]:<port> or [::]:<port>; unset means
 	// 127.0.0.1 on the listener's port (unix sockets are refused: minipilot does not build them).
 	DefaultEndpoint string `json:"defaultEndpoint,omitempty"`
@@ -40,7 +40,8 @@ type IstioEgressListener struct {
 	// +required
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=1024
-	// +kubebuilder:validation:XValidation:rule=`self.all(h, h.matches('^[^/]+/[^/]+$'))`,message="each host must be namespace/dnsName"
+	// +kubebuilder:validation:items:Pattern=`^[^/]+/[^/]+$`
+	// +kubebuilder:validation:items:MaxLength=320
 	Hosts []string `json:"hosts,omitempty"`
 }
 

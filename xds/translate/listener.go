@@ -36,13 +36,7 @@ func (b *builder) listeners() []*listenerv3.Listener {
 	}
 	out = append(out, b.tcpListeners(taken, bind)...)
 	if !bind {
-		out = append(out, &listenerv3.Listener{
-			Name:             VirtualOutboundListener,
-			Address:          socketAddress("0.0.0.0", VirtualOutboundPort),
-			UseOriginalDst:   wrapperspb.Bool(true),
-			FilterChains:     []*listenerv3.FilterChain{tcpProxyChain(PassthroughCluster, PassthroughCluster)},
-			TrafficDirection: corev3.TrafficDirection_OUTBOUND,
-		})
+		out = append(out, b.virtualOutboundListener())
 	}
 	return out
 }
@@ -62,7 +56,7 @@ func (b *builder) httpPorts() []uint32 {
 	var ports []uint32
 	for _, svc := range b.services {
 		for _, p := range svc.Ports {
-			if p.Protocol.IsHTTP() && !slices.Contains(ports, p.Port) {
+			if p.Protocol.IsHTTP() && !slices.Contains(ports, p.Port) && b.listens(svc, p.Port) {
 				ports = append(ports, p.Port)
 			}
 		}

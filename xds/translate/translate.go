@@ -36,7 +36,7 @@ type Resources struct {
 type builder struct {
 	snap     *model.Snapshot
 	proxy    *model.Proxy
-	services []*model.Service // the services visible to the proxy, sorted by hostname
+	services []*model.Service // the services visible to the proxy (in its Sidecar scope), sorted by hostname
 	eds      []edsTarget      // the EDS clusters built so far
 	// gateways holds, while a router's Gateway server is built, that gateway's name ("ns/name"), for
 	// VirtualService binding; empty for sidecars and gRPC clients, which are "mesh" (binding.go).
@@ -46,10 +46,13 @@ type builder struct {
 	// are (serviceports.go); nil when every port of every service is.
 	fixed      map[string]*model.Service
 	provenance provenance
+	// scope is a sidecar's Sidecar scope (scope.go); nil for routers.
+	scope *scope
 }
 
 func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
 	b := &builder{snap: snap, proxy: proxy}
+	var visible []*model.Service
 	for _, svc := range snap.Services {
 		if served, _ := servedService(svc); served != svc {
 			if b.fixed == nil {
@@ -58,10 +61,11 @@ func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
 			b.fixed[svc.Hostname] = served
 			svc = served
 		}
-		if svc.VisibleTo(proxy.Namespace) {
-			b.services = append(b.services, svc)
+		if snap.ServiceVisibleTo(svc, proxy.Namespace) {
+			visible = append(visible, svc)
 		}
 	}
+	b.services = b.scoped(visible)
 	return b
 }
 
