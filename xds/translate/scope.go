@@ -33,7 +33,6 @@ func (b *builder) scoped(visible []*model.Service) []*model.Service {
 	}
 	sc := b.snap.SidecarFor(b.proxy.Namespace, b.proxy.Labels)
 	b.scope = &scope{SidecarScope: b.snap.Scope(sc, b.proxy.Namespace)}
-	b.warnShadowedSidecars()
 	if sc == nil {
 		b.scope.catchAll = visible
 		return visible
@@ -98,7 +97,7 @@ func (b *builder) scoped(visible []*model.Service) []*model.Service {
 
 // onPort is svc with only the port numbered port (0: svc as it is); nil if it has no such port.
 func onPort(svc *model.Service, port uint32) *model.Service {
-	if port == 0 {
+	if svc == nil || port == 0 {
 		return svc
 	}
 	p, ok := svc.PortByNumber(port)
@@ -238,8 +237,11 @@ func (b *builder) outboundPolicy() string {
 }
 
 // warnShadowedSidecars says, as Istio does, that a namespace's selector-less Sidecars beyond the
-// oldest are ignored.
+// oldest are ignored (once per translation: Outbound says it).
 func (b *builder) warnShadowedSidecars() {
+	if b.scope == nil {
+		return
+	}
 	first, shadowed := b.snap.ShadowedSidecars(b.proxy.Namespace)
 	for _, sc := range shadowed {
 		b.warnOnce(sc.Meta, ResourceRef{}, "Sidecar %s/%s is ignored: %s/%s, older, already applies to every workload of namespace %s without a workloadSelector match",

@@ -97,6 +97,7 @@ func ForProxy(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) 
 func Outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string) *Resources {
 	b := newBuilder(snap, proxy)
 	b.warnUnservedPorts()
+	b.warnShadowedSidecars()
 	var r Resources
 	switch {
 	case proxy.Proxyless:
