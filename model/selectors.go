@@ -71,6 +71,12 @@ func (s *Snapshot) indexSelectors() {
 	for _, gw := range s.Gateways {
 		add(gw.Spec.Selector)
 	}
+	if m := s.mesh.LocalityLbSetting; m != nil {
+		for _, p := range m.FailoverPriority {
+			key, _, _ := strings.Cut(p, "=")
+			keys[key] = true
+		}
+	}
 	for _, sc := range s.Sidecars {
 		if sel := sc.Spec.WorkloadSelector; sel != nil {
 			add(sel.Labels)
