@@ -36,27 +36,11 @@ func BenchmarkSidecarScope(b *testing.B) {
 			name = "scoped"
 		}
 		setup := func(b *testing.B) (*Server, *memory.Source, *model.Store) {
-			store := model.NewStore("cluster.local", time.Now)
-			source := memory.New(store, "bench")
 			part := modeltest.Mesh(1000, 10)
 			if scoped {
 				part.Sidecars = sidecarPerNamespace(10)
 			}
-			source.Replace(part)
-			s := New(store, Options{})
-			for i := range 500 {
-				p, err := model.ParseNodeID(fmt.Sprintf("sidecar~10.200.%d.%d~p%d.ns-%d~ns-%d.svc.cluster.local", i/250, i%250, i, i%10, i%10))
-				if err != nil {
-					b.Fatal(err)
-				}
-				p.Locality = model.Locality{Region: "eu", Zone: fmt.Sprintf("eu-%d", i/10%5)}
-				c := newConn(int64(i+1), p, true, time.Time{})
-				for t := range numTypes {
-					c.subs[t] = newSubscription(nil)
-				}
-				s.conns[c.id] = c
-			}
-			return s, source, store
+			return benchServer(b, part)
 		}
 		b.Run(name+"/connect", func(b *testing.B) {
 			b.ReportAllocs()

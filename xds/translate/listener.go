@@ -52,11 +52,15 @@ func outboundAddress(bind bool) string {
 }
 
 // httpPorts lists, sorted, the port numbers on which some visible service speaks HTTP.
-func (b *builder) httpPorts() []uint32 {
+func (b *builder) httpPorts() []uint32 { return b.portsWhere(model.Protocol.IsHTTP) }
+
+// portsWhere lists, sorted, the port numbers on which some service the proxy's listeners serve
+// has a protocol is accepts.
+func (b *builder) portsWhere(is func(model.Protocol) bool) []uint32 {
 	var ports []uint32
 	for _, svc := range b.services {
 		for _, p := range svc.Ports {
-			if p.Protocol.IsHTTP() && !slices.Contains(ports, p.Port) && b.listens(svc, p.Port) {
+			if is(p.Protocol) && !slices.Contains(ports, p.Port) && b.listens(svc, p.Port) {
 				ports = append(ports, p.Port)
 			}
 		}

@@ -7,6 +7,8 @@ import (
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	httpinspectorv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/http_inspector/v3"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/minipilot/minipilot/model"
 )
 
 // Protocol detection, as Istio's outbound listeners do it for a port that declares no protocol (no
@@ -50,15 +52,4 @@ func (b *builder) sniff(l *listenerv3.Listener, port uint32) {
 
 // sniffedPorts lists, sorted, the port numbers on which some service the proxy sees declares no
 // protocol; their route configs carry the virtual hosts of those services (and of HTTP ones).
-func (b *builder) sniffedPorts() []uint32 {
-	var ports []uint32
-	for _, svc := range b.services {
-		for _, p := range svc.Ports {
-			if p.Protocol.Sniffed() && !slices.Contains(ports, p.Port) && b.listens(svc, p.Port) {
-				ports = append(ports, p.Port)
-			}
-		}
-	}
-	slices.Sort(ports)
-	return ports
-}
+func (b *builder) sniffedPorts() []uint32 { return b.portsWhere(model.Protocol.Sniffed) }
