@@ -29,7 +29,7 @@ import (
 const (
 	VirtualInboundListener    = "virtualInbound"
 	VirtualInboundPort        = 15006
-	InboundPassthroughCluster = "InboundPassthroughClusterIpv4"
+	InboundPassthroughCluster = "InboundPassthroughCluster" // Istio 1.31 (one for IPv4 and IPv6)
 	// inboundPassthroughBindIP is the source address of passed-through inbound connections, which
 	// Istio's iptables rules let out rather than redirect back to the sidecar.
 	inboundPassthroughBindIP = "127.0.0.6"
