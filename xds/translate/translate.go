@@ -51,21 +51,35 @@ type builder struct {
 }
 
 func newBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
-	b := &builder{snap: snap, proxy: proxy}
+	b := newInboundBuilder(snap, proxy)
 	var visible []*model.Service
+	for _, svc := range snap.Services {
+		svc = b.served(svc)
+		if snap.ServiceVisibleTo(svc, proxy.Namespace) {
+			visible = append(visible, svc)
+		}
+	}
+	b.services = b.scoped(visible)
+	return b
+}
+
+// newInboundBuilder is a builder for the inbound side alone: the services as served and the
+// proxy's Sidecar (for its ingress listeners), without the outbound scope, which costs a pass over
+// the mesh that every proxy's inbound translation would repeat.
+func newInboundBuilder(snap *model.Snapshot, proxy *model.Proxy) *builder {
+	b := &builder{snap: snap, proxy: proxy}
 	for _, svc := range snap.Services {
 		if served, _ := servedService(svc); served != svc {
 			if b.fixed == nil {
 				b.fixed = map[string]*model.Service{}
 			}
 			b.fixed[svc.Hostname] = served
-			svc = served
-		}
-		if snap.ServiceVisibleTo(svc, proxy.Namespace) {
-			visible = append(visible, svc)
 		}
 	}
-	b.services = b.scoped(visible)
+	if proxy.Type == model.Sidecar {
+		sc := snap.SidecarFor(proxy.Namespace, proxy.Labels)
+		b.scope = &scope{SidecarScope: &model.SidecarScope{Sidecar: sc}}
+	}
 	return b
 }
 
@@ -122,7 +136,7 @@ func Inbound(snap *model.Snapshot, proxy *model.Proxy) *Resources {
 	if proxy.Proxyless || proxy.Type != model.Sidecar || proxy.InterceptionMode == model.InterceptionNone {
 		return &r
 	}
-	b := newBuilder(snap, proxy)
+	b := newInboundBuilder(snap, proxy)
 	r.Clusters = b.inboundClusters()
 	if l := b.virtualInboundListener(); l != nil {
 		r.Listeners = append(r.Listeners, l)
