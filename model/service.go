@@ -100,9 +100,6 @@ func (s *Service) PortByNumber(n uint32) (Port, bool) {
 // Key identifies a service in a snapshot.
 func (s *Service) Key() string { return s.Hostname }
 
-// VisibleTo says whether a proxy in namespace ns may see the service, per its exportTo.
-func (s *Service) VisibleTo(ns string) bool { return ExportedTo(s.ExportTo, s.Namespace, ns) }
-
 // ExportedTo implements Istio's exportTo: empty or "*" is everywhere, "." is the own namespace,
 // anything else is a namespace name.
 func ExportedTo(exportTo []string, own, ns string) bool {
