@@ -30,6 +30,8 @@ var crdFiles = map[string]map[string]any{
 		"v1": v1.ServiceEntry{}, "v1beta1": v1beta1.ServiceEntry{}, "v1alpha3": v1alpha3.ServiceEntry{}},
 	"networking.istio.io_gateways.yaml": {
 		"v1": v1.Gateway{}, "v1beta1": v1beta1.Gateway{}, "v1alpha3": v1alpha3.Gateway{}},
+	"networking.istio.io_sidecars.yaml": {
+		"v1": v1.Sidecar{}, "v1beta1": v1beta1.Sidecar{}, "v1alpha3": v1alpha3.Sidecar{}},
 }
 
 // TestGeneratedCRDsUpToDate runs `make generate` into a temp dir and compares with crds/: the

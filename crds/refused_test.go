@@ -13,6 +13,7 @@ const (
 	dr = "DestinationRule"
 	se = "ServiceEntry"
 	gw = "Gateway"
+	sc = "Sidecar"
 )
 
 // refused are mistakes that `kubectl apply` must refuse, each with a piece of the API server's
@@ -403,6 +404,25 @@ var refused = []struct {
   - port: {number: 443, name: https, protocol: HTTPS}
     hosts: ["*"]
     tls: {mode: SOMETIMES}`},
+	// Sidecar.
+	{name: "egress host without a namespace", kind: sc, want: "spec.egress[0].hosts[0]: Invalid value: \"reviews.default.svc.cluster.local\"", spec: `
+  egress:
+  - hosts: [reviews.default.svc.cluster.local]`},
+	{name: "egress without hosts", kind: sc, want: "spec.egress[0].hosts: Required value", spec: `
+  egress:
+  - port: {number: 9080, protocol: HTTP, name: http}`},
+	{name: "empty Sidecar", kind: sc, want: "sidecar: empty configuration provided", spec: `
+  workloadSelector: {labels: {app: reviews}}`},
+	{name: "unknown outbound traffic policy", kind: sc, want: "spec.outboundTrafficPolicy.mode: Unsupported value: \"ALLOW_ANY_DYNAMIC_DNS\"", spec: `
+  outboundTrafficPolicy: {mode: ALLOW_ANY_DYNAMIC_DNS}`},
+	{name: "ingress defaultEndpoint on another host", kind: sc, want: "spec.ingress[0].defaultEndpoint: Invalid value: \"10.0.0.1:8080\"", spec: `
+  ingress:
+  - port: {number: 9080, protocol: HTTP, name: http}
+    defaultEndpoint: 10.0.0.1:8080`},
+	{name: "egress port protocol unknown", kind: sc, want: "spec.egress[0].port.protocol: Invalid value: \"string\": must be one of HTTP", spec: `
+  egress:
+  - port: {number: 9080, protocol: QUIC, name: http}
+    hosts: ["./*"]`},
 }
 
 // testRefused applies each mistake (in a version taken in turn, as they share one schema) and

@@ -169,6 +169,18 @@ var bookinfo = []struct{ kind, name, spec string }{
       privateKey: /etc/certs/tls.key
       caCertificates: /etc/certs/ca.crt
 `},
+	// Istio's Sidecar reference example: an ingress listener and egress on one port, then the rest.
+	{"Sidecar", "ratings", `
+  workloadSelector: {labels: {app: ratings}}
+  ingress:
+  - port: {number: 9080, protocol: HTTP, name: somename}
+    defaultEndpoint: 127.0.0.1:8080
+  egress:
+  - port: {number: 9080, protocol: HTTP, name: egresshttp}
+    hosts: [prod-us1/*]
+  - hosts: [istio-system/*, "./*", "~./legacy.default.svc.cluster.local"]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+`},
 }
 
 // testValidManifests applies bookinfo in every served version, under a name per version, and

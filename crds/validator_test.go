@@ -51,6 +51,12 @@ func validate(kind, doc string) error {
 			return err
 		}
 		r = validation.Gateway(spec)
+	case "Sidecar":
+		var spec *networking.Sidecar
+		if err := decode(&spec); err != nil {
+			return err
+		}
+		r = validation.Sidecar(spec)
 	default:
 		return fmt.Errorf("unknown kind %q", kind)
 	}

@@ -48,9 +48,12 @@ func Diff(prev, next *Snapshot) Change {
 	}
 	others := !equalServices(prev.byHost, next.byHost) ||
 		!equalRules(prev.DestinationRules, next.DestinationRules) ||
-		!equalRules(prev.Gateways, next.Gateways)
+		!equalRules(prev.Gateways, next.Gateways) ||
+		!equalRules(prev.Sidecars, next.Sidecars) ||
+		!prev.mesh.Equal(next.mesh)
+	// A Sidecar's scope imports the destinations of VirtualServices, so clusters then read them.
 	routing := !equalRules(prev.VirtualServices, next.VirtualServices)
-	c.Config, c.RoutingOnly = others || routing, routing && !others
+	c.Config, c.RoutingOnly = others || routing, routing && !others && len(next.Sidecars) == 0
 	for host, ports := range next.endpoints {
 		if c.diffEndpoints(prev.endpoints[host], ports) {
 			c.Endpoints[host] = true

@@ -15,6 +15,7 @@ const (
 	KindDestinationRule Kind = "DestinationRule"
 	KindServiceEntry    Kind = "ServiceEntry"
 	KindGateway         Kind = "Gateway"
+	KindSidecar         Kind = "Sidecar"
 )
 
 // Meta identifies a routing config object and says where it came from.
@@ -86,7 +87,7 @@ func olderFirst(a, b Meta) int {
 	return 0
 }
 
-// Config is any routing config object: *VirtualService, *DestinationRule, *ServiceEntry or *Gateway.
+// Config is any routing config object: *VirtualService, *DestinationRule, *ServiceEntry, *Gateway or *SidecarResource.
 type Config interface {
 	ConfigMeta() Meta
 }

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -22,10 +23,14 @@ func TestParseNodeID(t *testing.T) {
 func TestResolveShortName(t *testing.T) {
 	for in, want := range map[string]string{
 		"reviews":                        "reviews.default.svc.cluster.local",
-		"reviews.prod":                   "reviews.prod.svc.cluster.local",
+		"reviews.prod":                   "reviews.prod", // Istio expands only names without dots
+		"reviews.prod.svc":               "reviews.prod.svc",
 		"reviews.prod.svc.cluster.local": "reviews.prod.svc.cluster.local",
 		"*.example.com":                  "*.example.com",
+		"*":                              "*",
 		"api.example.com":                "api.example.com",
+		"10.0.0.1":                       "10.0.0.1",
+		"::1":                            "::1",
 	} {
 		if got := ResolveShortName(in, "default", "cluster.local"); got != want {
 			t.Errorf("%s: got %s, want %s", in, got, want)
@@ -61,7 +66,8 @@ func TestDestinationRuleFor(t *testing.T) {
 		at("prod", "wildcard", "*.prod.svc.cluster.local", 2*time.Hour),
 		at("prod", "exact-new", "reviews", time.Hour),
 		at("prod", "exact-old", "reviews", 2*time.Hour),
-		at("client", "client-side", "reviews.prod", time.Minute),
+		at("client", "client-side", "reviews.prod.svc.cluster.local", time.Minute),
+		at("client", "name-dot-namespace", "reviews.prod", time.Hour), // names no service, as in Istio
 	}})
 	if got := snap.DestinationRuleFor("client", svc).Name; got != "client-side" {
 		t.Errorf("from the client namespace: got %s", got)
@@ -116,3 +122,17 @@ func TestStoreBuildsOnDemand(t *testing.T) {
 type countingSource struct{ calls int }
 
 func (c *countingSource) Part() Part { c.calls++; return Part{} }
+
+// TestSearchNames: a gRPC target resolves as a DNS search path would, unlike a rule's host.
+func TestSearchNames(t *testing.T) {
+	for in, want := range map[string][]string{
+		"reviews":          {"reviews", "reviews.default.svc.cluster.local"},
+		"reviews.prod":     {"reviews.prod", "reviews.prod.svc.cluster.local"},
+		"reviews.prod.svc": {"reviews.prod.svc", "reviews.prod.svc.cluster.local"},
+		"api.example.com":  {"api.example.com"},
+	} {
+		if got := SearchNames(in, "default", "cluster.local"); !slices.Equal(got, want) {
+			t.Errorf("%s: got %q, want %q", in, got, want)
+		}
+	}
+}

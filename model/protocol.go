@@ -18,7 +18,8 @@ const (
 	ProtocolMongo   Protocol = "Mongo"
 	ProtocolRedis   Protocol = "Redis"
 	ProtocolMySQL   Protocol = "MySQL"
-	// ProtocolUnsupported is a port whose protocol could not be told; it is proxied as TCP.
+	// ProtocolUnsupported is a port whose protocol is not declared: sidecars sniff it (HTTP is
+	// routed as HTTP, the rest proxied as TCP); gateways and gRPC clients take it as TCP.
 	ProtocolUnsupported Protocol = "UnsupportedProtocol"
 )
 
@@ -49,18 +50,24 @@ func ParseProtocol(s string) Protocol {
 	return ProtocolUnsupported
 }
 
-// ProtocolForPort tells a Kubernetes service port's protocol as Istio does: appProtocol first, then the
-// port name's prefix ("http-web", "grpc"), and UDP from the L4 protocol; TCP when nothing says more.
-func ProtocolForPort(appProtocol *string, portName, l4Protocol string) Protocol {
+// ProtocolForPort tells a Kubernetes service port's protocol as Istio's ConvertProtocol does:
+// appProtocol first, then the port name's prefix ("http-web", "grpc"), and UDP from the L4 protocol.
+// When nothing says more, the protocol is ProtocolUnsupported: sidecars detect it per connection
+// (HTTP/1.1 and h2c are routed as HTTP, anything else as TCP), except on the well-known ports of
+// SMTP, DNS and MySQL, which are TCP.
+func ProtocolForPort(appProtocol *string, portName, l4Protocol string, port int32) Protocol {
 	if strings.EqualFold(l4Protocol, "UDP") {
 		return ProtocolUDP
 	}
+	name := portName
 	if appProtocol != nil && *appProtocol != "" {
-		if p := ParseProtocol(*appProtocol); p != ProtocolUnsupported {
-			return p
+		name = *appProtocol
+		switch strings.ToLower(name) {
+		case "kubernetes.io/h2c", "kubernetes.io/ws", "kubernetes.io/wss":
+			return ParseProtocol(name)
 		}
 	}
-	lower := strings.ToLower(portName)
+	lower := strings.ToLower(name)
 	if lower == "grpc-web" || strings.HasPrefix(lower, "grpc-web-") { // the one prefix with a dash in it
 		return ProtocolGRPCWeb
 	}
@@ -68,8 +75,15 @@ func ProtocolForPort(appProtocol *string, portName, l4Protocol string) Protocol 
 	if p := ParseProtocol(prefix); p != ProtocolUnsupported && p != ProtocolUDP {
 		return p
 	}
-	return ProtocolTCP
+	switch port {
+	case 25, 53, 3306: // SMTP, DNS, MySQL: server-first protocols that sniffing would stall
+		return ProtocolTCP
+	}
+	return ProtocolUnsupported
 }
+
+// Sniffed says whether a port's protocol is detected per connection (no protocol was declared).
+func (p Protocol) Sniffed() bool { return p == ProtocolUnsupported }
 
 // IsHTTP says whether the protocol is routed at L7 with an HTTP connection manager.
 func (p Protocol) IsHTTP() bool {

@@ -10,8 +10,8 @@ import (
 
 // WorkloadSelectors are the label selectors with which the snapshot's rules choose workloads (the
 // proxies themselves, not their destinations): VirtualService match sourceLabels, DestinationRule
-// workloadSelector, Gateway selector. A proxy's labels matter to its config only through these and
-// through the failover priority labels; two proxies that match the same selectors and agree on
+// workloadSelector, Gateway selector, Sidecar workloadSelector. A proxy's labels matter to its
+// config only through these and through the failover priority labels; two proxies that match the same selectors and agree on
 // those labels get the same config, however else their labels differ.
 func (s *Snapshot) WorkloadSelectors() []map[string]string { return s.selectors.selectors }
 
@@ -70,6 +70,17 @@ func (s *Snapshot) indexSelectors() {
 	}
 	for _, gw := range s.Gateways {
 		add(gw.Spec.Selector)
+	}
+	if m := s.mesh.LocalityLbSetting; m != nil {
+		for _, p := range m.FailoverPriority {
+			key, _, _ := strings.Cut(p, "=")
+			keys[key] = true
+		}
+	}
+	for _, sc := range s.Sidecars {
+		if sel := sc.Spec.WorkloadSelector; sel != nil {
+			add(sel.Labels)
+		}
 	}
 	s.selectors.failoverKeys = slices.Sorted(maps.Keys(keys))
 }

@@ -5,6 +5,7 @@ package model
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -99,9 +100,6 @@ func (s *Service) PortByNumber(n uint32) (Port, bool) {
 // Key identifies a service in a snapshot.
 func (s *Service) Key() string { return s.Hostname }
 
-// VisibleTo says whether a proxy in namespace ns may see the service, per its exportTo.
-func (s *Service) VisibleTo(ns string) bool { return ExportedTo(s.ExportTo, s.Namespace, ns) }
-
 // ExportedTo implements Istio's exportTo: empty or "*" is everywhere, "." is the own namespace,
 // anything else is a namespace name.
 func ExportedTo(exportTo []string, own, ns string) bool {
@@ -130,21 +128,39 @@ func ServiceHostname(name, namespace, domainSuffix string) string {
 	return name + "." + namespace + ".svc." + domainSuffix
 }
 
-// ResolveShortName turns a host as written in a rule into an FQDN, as Istio does: a name without dots
-// is in the rule's namespace; "name.ns" is a Kubernetes service in ns; anything else (an FQDN, a
-// wildcard, an external name) stays as it is.
+// ResolveShortName turns a host as written in a rule into an FQDN exactly as Istio's
+// ResolveShortnameToFQDN does: a name without dots is a Kubernetes service in the rule's namespace;
+// anything else ("reviews.prod", an FQDN, a wildcard, an IP address) stays as it is. "reviews.prod"
+// therefore names no Kubernetes service: write "reviews.prod.svc.cluster.local" (the same YAML means
+// the same thing here and in Istio).
 func ResolveShortName(host, namespace, domainSuffix string) string {
-	if host == "" || strings.HasPrefix(host, "*") {
+	if host == "" || host == "*" || strings.Contains(host, ".") {
 		return host
 	}
-	switch strings.Count(host, ".") {
-	case 0:
-		return ServiceHostname(host, namespace, domainSuffix)
-	case 1:
-		parts := strings.SplitN(host, ".", 2)
-		return ServiceHostname(parts[0], parts[1], domainSuffix)
+	if _, err := netip.ParseAddr(host); err == nil {
+		return host
 	}
-	return host
+	return ServiceHostname(host, namespace, domainSuffix)
+}
+
+// SearchNames are the FQDNs a client in namespace may mean by a name, as its DNS search path
+// (<ns>.svc.<domain>, svc.<domain>, <domain>) resolves it: the name itself first. gRPC targets
+// ("xds:///reviews.prod:9080") are names a client resolves, not rule hosts.
+func SearchNames(name, namespace, domainSuffix string) []string {
+	out := []string{name}
+	if name == "" || strings.HasPrefix(name, "*") {
+		return out
+	}
+	switch strings.Count(name, ".") {
+	case 0:
+		out = append(out, ServiceHostname(name, namespace, domainSuffix))
+	case 1:
+		out = append(out, name+".svc."+domainSuffix)
+	}
+	if strings.HasSuffix(name, ".svc") {
+		out = append(out, name+"."+domainSuffix)
+	}
+	return out
 }
 
 // HostMatches says whether a (possibly wildcard) host written in a rule covers the hostname.

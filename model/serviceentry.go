@@ -2,7 +2,6 @@ package model
 
 import (
 	"net/netip"
-	"strings"
 )
 
 // ServiceEntryServices converts a ServiceEntry into the services (one per host) and the endpoints it
@@ -65,14 +64,9 @@ func ServiceEntryServices(se *ServiceEntry, domainSuffix string) ([]*Service, []
 	return services, endpoints
 }
 
-// serviceEntryHost: a ServiceEntry host with a dot is a name as clients write it (api.example.com is
-// not "service api in namespace example.com"), so it is kept; a bare name is in the entry's namespace.
-func serviceEntryHost(host, namespace, domainSuffix string) string {
-	if strings.Contains(host, ".") || strings.HasPrefix(host, "*") {
-		return host
-	}
-	return ResolveShortName(host, namespace, domainSuffix)
-}
+// serviceEntryHost is a ServiceEntry host as the service's hostname: as written, as Istio's
+// convertServices keeps it (a bare "db" is the host "db", not a Kubernetes service's FQDN).
+func serviceEntryHost(host, _, _ string) string { return host }
 
 // workloadEndpoints returns the endpoints a ServiceEntry's workloadSelector selects. A workload is
 // what the model knows of a Pod: the labels and address of its platform endpoints. Istio selects Pods
@@ -151,12 +145,8 @@ func firstNonZero(vs ...uint32) uint32 {
 	return 0
 }
 
-// ResolveHost turns a host as written in a rule into the hostname it names: a service whose hostname
-// is the host as written wins (a ServiceEntry for example.com), otherwise ResolveShortName applies
-// ("reviews" and "reviews.prod" are Kubernetes services).
+// ResolveHost turns a host as written in a rule into the hostname it names, as Istio does
+// (ResolveShortName): only a name without dots is expanded, in the rule's namespace.
 func (s *Snapshot) ResolveHost(host, namespace string) string {
-	if _, ok := s.byHost[host]; ok {
-		return host
-	}
 	return ResolveShortName(host, namespace, s.DomainSuffix)
 }

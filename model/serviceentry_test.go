@@ -51,8 +51,8 @@ endpoints: [{address: db1.example.com, locality: eu/z1, weight: 3, labels: {role
 subjectAltNames: [db.example.com]
 exportTo: ["."]`)
 	svcs, eps := ServiceEntryServices(se, "cluster.local")
-	if svcs[0].Hostname != "db.ns.svc.cluster.local" || svcs[1].Hostname != "db.example.com" {
-		t.Errorf("a bare host is in the entry's namespace: got %s, %s", svcs[0].Hostname, svcs[1].Hostname)
+	if svcs[0].Hostname != "db" || svcs[1].Hostname != "db.example.com" {
+		t.Errorf("hosts are kept as written, as Istio's convertServices does: got %s, %s", svcs[0].Hostname, svcs[1].Hostname)
 	}
 	s := svcs[1]
 	if s.Address != "240.0.0.5" || len(s.Addresses) != 2 || s.MeshExternal || s.ExportTo[0] != "." || s.SubjectAltNames[0] != "db.example.com" {
@@ -99,8 +99,11 @@ func TestResolveHost(t *testing.T) {
 	if got := snap.ResolveHost("example.com", "ns"); got != "example.com" {
 		t.Errorf("a ServiceEntry host wins over the name.namespace reading: got %s", got)
 	}
-	if got := snap.ResolveHost("reviews.prod", "ns"); got != "reviews.prod.svc.cluster.local" {
+	if got := snap.ResolveHost("reviews", "ns"); got != "reviews.ns.svc.cluster.local" {
 		t.Errorf("got %s", got)
+	}
+	if got := snap.ResolveHost("reviews.prod", "ns"); got != "reviews.prod" {
+		t.Errorf("name.namespace stays as written, as Istio's ResolveShortnameToFQDN: got %s", got)
 	}
 }
 

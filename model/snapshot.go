@@ -16,7 +16,11 @@ type Part struct {
 	DestinationRules []*DestinationRule `json:"destinationRules,omitempty"`
 	ServiceEntries   []*ServiceEntry    `json:"serviceEntries,omitempty"`
 	Gateways         []*Gateway         `json:"gateways,omitempty"`
+	Sidecars         []*SidecarResource `json:"sidecars,omitempty"`
 	Rejections       []Rejection        `json:"rejections,omitempty"`
+	// Mesh is the mesh config, from the source that reads it (a file, the istio ConfigMap); nil
+	// from every other source.
+	Mesh *MeshConfig `json:"mesh,omitempty"`
 }
 
 // Snapshot is an immutable, indexed view of the whole mesh at one moment. Nothing reachable from it
@@ -33,7 +37,11 @@ type Snapshot struct {
 	VirtualServices  []*VirtualService  `json:"virtualServices"`
 	DestinationRules []*DestinationRule `json:"destinationRules"`
 	Gateways         []*Gateway         `json:"gateways"`
+	Sidecars         []*SidecarResource `json:"sidecars"`
 	Rejections       []Rejection        `json:"rejections"`
+
+	mesh         *MeshConfig
+	sidecarsByNS map[string][]*SidecarResource // namespace → Sidecars, oldest first
 
 	byHost     map[string]*Service
 	endpoints  map[string]map[string][]*Endpoint // hostname → service port name → endpoints
@@ -90,7 +98,14 @@ func NewSnapshot(domainSuffix string, generation uint64, changedAt time.Time, pa
 		s.VirtualServices = append(s.VirtualServices, p.VirtualServices...)
 		s.DestinationRules = append(s.DestinationRules, p.DestinationRules...)
 		s.Gateways = append(s.Gateways, p.Gateways...)
+		s.Sidecars = append(s.Sidecars, p.Sidecars...)
+		if s.mesh == nil && p.Mesh != nil {
+			s.mesh = p.Mesh
+		}
 		s.Rejections = append(s.Rejections, p.Rejections...)
+	}
+	if s.mesh == nil {
+		s.mesh = DefaultMeshConfig()
 	}
 	s.addWorkloadEndpoints(selecting, platform)
 	s.index()
@@ -142,6 +157,11 @@ func (s *Snapshot) index() {
 	slices.SortFunc(s.VirtualServices, func(a, b *VirtualService) int { return olderFirst(a.Meta, b.Meta) })
 	slices.SortFunc(s.DestinationRules, func(a, b *DestinationRule) int { return olderFirst(a.Meta, b.Meta) })
 	slices.SortFunc(s.Gateways, func(a, b *Gateway) int { return olderFirst(a.Meta, b.Meta) })
+	slices.SortFunc(s.Sidecars, func(a, b *SidecarResource) int { return olderFirst(a.Meta, b.Meta) })
+	s.sidecarsByNS = map[string][]*SidecarResource{}
+	for _, sc := range s.Sidecars {
+		s.sidecarsByNS[sc.Namespace] = append(s.sidecarsByNS[sc.Namespace], sc)
+	}
 	slices.SortFunc(s.Rejections, func(a, b Rejection) int {
 		return cmp.Or(cmp.Compare(a.Key(), b.Key()), cmp.Compare(a.Source, b.Source), cmp.Compare(a.Reason, b.Reason))
 	})
@@ -216,7 +236,7 @@ func (s *Snapshot) DestinationRuleForWorkload(proxyNamespace string, proxyLabels
 	bestRank := 0
 	for _, candidates := range [][]hostRule{s.drByHost[svc.Hostname], s.drWildcard} {
 		for _, r := range candidates {
-			if rank := drRank(r, svc, proxyNamespace, proxyLabels); rank > bestRank { // among equals the oldest (first) wins
+			if rank := s.drRank(r, svc, proxyNamespace, proxyLabels); rank > bestRank { // among equals the oldest (first) wins
 				best, bestRank = r.dr, rank
 			}
 		}
@@ -225,9 +245,9 @@ func (s *Snapshot) DestinationRuleForWorkload(proxyNamespace string, proxyLabels
 }
 
 // drRank scores how well a DestinationRule fits; 0 means it does not apply.
-func drRank(r hostRule, svc *Service, proxyNamespace string, proxyLabels map[string]string) int {
+func (s *Snapshot) drRank(r hostRule, svc *Service, proxyNamespace string, proxyLabels map[string]string) int {
 	dr, host := r.dr, r.host
-	if !HostMatches(host, svc.Hostname) || !ExportedTo(dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
+	if !HostMatches(host, svc.Hostname) || !s.ExportedTo(KindDestinationRule, dr.Spec.ExportTo, dr.Namespace, proxyNamespace) {
 		return 0
 	}
 	sel := dr.Spec.WorkloadSelector
@@ -262,5 +282,7 @@ func (p *Part) Add(c Config) {
 		p.ServiceEntries = append(p.ServiceEntries, c)
 	case *Gateway:
 		p.Gateways = append(p.Gateways, c)
+	case *SidecarResource:
+		p.Sidecars = append(p.Sidecars, c)
 	}
 }

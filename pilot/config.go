@@ -47,12 +47,17 @@ type Config struct {
 	LeaderElectionNamespace string
 
 	Security SecurityConfig
+	// MeshConfigFile is Istio's MeshConfig YAML (istiod's --meshConfig), watched. Without it, in
+	// Kubernetes, the "mesh" key of MeshConfigMap in MeshConfigNamespace is read, as istiod does.
+	MeshConfigFile      string
+	MeshConfigMap       string
+	MeshConfigNamespace string
 }
 
 // BindFlags declares the flags on fs, with their defaults, and returns the Config they fill in.
 func BindFlags(fs *flag.FlagSet) *Config {
 	c := &Config{}
-	fs.StringVar(&c.ConfigDir, "config-dir", "", "directory of Kubernetes-style YAML manifests (Services, EndpointSlices, Endpoints, Pods, Nodes, VirtualServices, DestinationRules, ServiceEntries, Gateways) to serve and watch")
+	fs.StringVar(&c.ConfigDir, "config-dir", "", "directory of Kubernetes-style YAML manifests (Services, EndpointSlices, Endpoints, Pods, Nodes, VirtualServices, DestinationRules, ServiceEntries, Gateways, Sidecars) to serve and watch")
 	fs.StringVar(&c.GRPCAddr, "grpc-addr", "", "address for plaintext, unauthenticated xDS over gRPC (ADS), for development; \"off\" serves none (default \""+plaintextAll+"\", or \""+plaintextLoopback+"\" with a Kubernetes source)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:15014", "address for the debug endpoints, metrics, health checks and REST xDS")
 	fs.StringVar(&c.DomainSuffix, "domain-suffix", "cluster.local", "the cluster's DNS domain")
@@ -77,6 +82,9 @@ func BindFlags(fs *flag.FlagSet) *Config {
 	})
 	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", "istio-system", "namespace of the Lease that elects the replica writing the status of routing rules")
 	c.Security.bindFlags(fs)
+	fs.StringVar(&c.MeshConfigFile, "mesh-config", "", "Istio MeshConfig YAML file (rootNamespace, outboundTrafficPolicy, default exportTo, localityLbSetting, protocolDetectionTimeout, ...), watched; without it, in Kubernetes, the mesh key of the --mesh-configmap ConfigMap")
+	fs.StringVar(&c.MeshConfigMap, "mesh-configmap", "istio", "in Kubernetes without --mesh-config: the ConfigMap whose mesh key holds the MeshConfig, watched")
+	fs.StringVar(&c.MeshConfigNamespace, "mesh-config-namespace", "istio-system", "namespace of the --mesh-configmap ConfigMap (istiod's own namespace)")
 	return c
 }
 
@@ -91,6 +99,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Kubeconfig != "" && c.InCluster {
 		errs = append(errs, errors.New("--kubeconfig and --in-cluster both name the primary cluster: give one"))
+	}
+	if c.Kube() && c.MeshConfigFile == "" && (c.MeshConfigMap == "" || c.MeshConfigNamespace == "") {
+		errs = append(errs, errors.New("--mesh-configmap and --mesh-config-namespace must not be empty (or give --mesh-config)"))
 	}
 	if c.Kube() && c.LeaderElectionNamespace == "" {
 		errs = append(errs, errors.New("--leader-election-namespace must not be empty"))

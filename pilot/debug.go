@@ -39,6 +39,8 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /debug/registryz", d.registryz)
 	mux.HandleFunc("GET /debug/configz", d.configz)
 	mux.HandleFunc("GET /debug/authz", d.authz)
+	// The mesh config in force, as Istio's /debug/mesh: where it was read, and what of it is unused.
+	mux.HandleFunc("GET /debug/mesh", func(w http.ResponseWriter, _ *http.Request) { d.writeJSON(w, d.store.Current().Mesh()) })
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
@@ -110,6 +112,8 @@ func (d *debugHandlers) configz(w http.ResponseWriter, _ *http.Request) {
 		"virtualServices":  orEmpty(snap.VirtualServices),
 		"destinationRules": orEmpty(snap.DestinationRules),
 		"gateways":         orEmpty(snap.Gateways),
+		"sidecars":         orEmpty(snap.Sidecars),
+		"mesh":             snap.Mesh(),
 		"rejected":         orEmpty(snap.Rejections),
 		// What translation left out or suspects (a cluster that fails Envoy's validation, a route to
 		// an unknown host), with the rule responsible.

@@ -13,8 +13,30 @@ import (
 
 	"github.com/minipilot/minipilot/adapters/k8s"
 	"github.com/minipilot/minipilot/adapters/kube"
+	"github.com/minipilot/minipilot/adapters/meshconfig"
 	"github.com/minipilot/minipilot/model"
 )
+
+// meshSource is the mesh config's model source and its registration.
+type meshSource struct {
+	src *meshconfig.Source
+	reg *model.Registration
+}
+
+// meshTask keeps the mesh config on its file; in Kubernetes without a file kubeSources watches the
+// ConfigMap instead; with neither, Istio's defaults apply from the start.
+func meshTask(cfg *Config, mesh meshSource, clk clock.WithTicker) task {
+	return task{"meshconfig", func(ctx context.Context) error {
+		switch {
+		case cfg.MeshConfigFile != "":
+			return mesh.src.RunFile(ctx, cfg.MeshConfigFile, mesh.reg, clk)
+		case !cfg.Kube():
+			mesh.reg.Synced()
+		}
+		<-ctx.Done()
+		return nil
+	}}
+}
 
 // task is one long-running part of pilot, run until ctx ends.
 type task struct {
@@ -35,7 +57,7 @@ type kubeParts struct {
 // kubeSources registers the Kubernetes sources with the store, in merge order: the primary cluster's
 // services, its routing rules, then each remote cluster's services. Status writes and Events last as
 // long as ctx.
-func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock.WithTicker, log *zap.Logger) (kubeParts, error) {
+func kubeSources(ctx context.Context, cfg *Config, store *model.Store, mesh meshSource, clk clock.WithTicker, log *zap.Logger) (kubeParts, error) {
 	var clusters []kube.Cluster
 	if cfg.Kube() {
 		var primary kube.Cluster
@@ -81,6 +103,11 @@ func kubeSources(ctx context.Context, cfg *Config, store *model.Store, clk clock
 		out.clusters = append(out.clusters, c.Name)
 		if i == 0 && cfg.Kube() {
 			out.primary = client
+			if cfg.MeshConfigFile == "" {
+				out.tasks = append(out.tasks, task{"mesh-configmap", func(ctx context.Context) error {
+					return kube.RunMeshConfigMap(ctx, client, cfg.MeshConfigNamespace, cfg.MeshConfigMap, mesh.src, mesh.reg)
+				}})
+			}
 			t, sw, err := configController(ctx, cfg, c, client, opts, store, log)
 			if err != nil {
 				return kubeParts{}, err

@@ -18,6 +18,7 @@ import (
 
 	"github.com/minipilot/minipilot/adapters/file"
 	"github.com/minipilot/minipilot/adapters/k8s"
+	"github.com/minipilot/minipilot/adapters/meshconfig"
 	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/xds/server"
 	"github.com/minipilot/minipilot/xds/translate"
@@ -33,12 +34,15 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	store := model.NewStore(cfg.DomainSuffix, clk.Now)
+	meshSrc := meshconfig.NewSource(log)
+	mesh := meshSource{src: meshSrc, reg: store.Register("meshconfig", meshSrc)}
 	// Kubernetes sources first: where a cluster and the files both define a service, the cluster's wins.
-	kp, err := kubeSources(ctx, cfg, store, clk, log)
+	kp, err := kubeSources(ctx, cfg, store, mesh, clk, log)
 	if err != nil {
 		return err
 	}
 	sources, status := kp.tasks, kp.status
+	sources = append(sources, meshTask(cfg, mesh, clk))
 	if cfg.ConfigDir != "" {
 		files := file.New(cfg.ConfigDir, k8s.Options{DomainSuffix: cfg.DomainSuffix}, log)
 		filesReg := store.Register("file", files)

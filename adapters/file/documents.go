@@ -56,7 +56,7 @@ type header struct {
 
 // supportedKinds lists what a manifest may be, for the message that refuses anything else.
 const supportedKinds = "v1 Service, Endpoints, Pod, Node and List; discovery.k8s.io/v1 EndpointSlice; " +
-	"networking.istio.io/{v1,v1beta1,v1alpha3} VirtualService, DestinationRule, ServiceEntry, Gateway"
+	"networking.istio.io/{v1,v1beta1,v1alpha3} VirtualService, DestinationRule, ServiceEntry, Gateway, Sidecar"
 
 // parseFile splits a multi-document YAML (or JSON) file and decodes each document.
 func (a *Adapter) parseFile(name string, data []byte) ([]*object, []docError) {

@@ -18,7 +18,7 @@ var IstioVersions = []string{"v1", "v1beta1", "v1alpha3"}
 // IsIstioKind says whether kind is one of the networking.istio.io kinds minipilot reads.
 func IsIstioKind(kind string) bool {
 	switch model.Kind(kind) {
-	case model.KindVirtualService, model.KindDestinationRule, model.KindServiceEntry, model.KindGateway:
+	case model.KindVirtualService, model.KindDestinationRule, model.KindServiceEntry, model.KindGateway, model.KindSidecar:
 		return true
 	}
 	return false
@@ -55,6 +55,11 @@ func DecodeConfig(meta model.Meta, spec json.RawMessage) (model.Config, []valida
 		gw := &networking.Gateway{}
 		if err = DecodeStrict(spec, gw, "spec"); err == nil {
 			result, cfg = validation.Gateway(gw), &model.Gateway{Meta: meta, Spec: gw}
+		}
+	case model.KindSidecar:
+		sc := &networking.Sidecar{}
+		if err = DecodeStrict(spec, sc, "spec"); err == nil {
+			result, cfg = validation.Sidecar(sc), &model.SidecarResource{Meta: meta, Spec: sc}
 		}
 	default:
 		return nil, nil, fmt.Errorf("kind %q is not a networking.istio.io kind minipilot reads", meta.Kind)

@@ -102,7 +102,7 @@ func servicePorts(ports []corev1.ServicePort, ps *problems) []model.Port {
 		port := model.Port{
 			Name:     p.Name,
 			Port:     uint32(p.Port),
-			Protocol: model.ProtocolForPort(p.AppProtocol, p.Name, string(p.Protocol)),
+			Protocol: model.ProtocolForPort(p.AppProtocol, p.Name, string(p.Protocol), p.Port),
 		}
 		if p.TargetPort.Type == intstr.Int && p.TargetPort.IntVal > 0 {
 			port.TargetPort = uint32(p.TargetPort.IntVal)

@@ -30,9 +30,10 @@ func TestServicePortProtocol(t *testing.T) {
 		{"name prefix grpc-web", corev1.ServicePort{Name: "grpc-web", Port: 80}, model.ProtocolGRPCWeb},
 		{"name http2", corev1.ServicePort{Name: "http2-api", Port: 80}, model.ProtocolHTTP2},
 		{"name tls", corev1.ServicePort{Name: "tls-db", Port: 80}, model.ProtocolTLS},
-		{"unnamed is TCP", corev1.ServicePort{Port: 80}, model.ProtocolTCP},
-		{"unknown prefix is TCP", corev1.ServicePort{Name: "metrics", Port: 80}, model.ProtocolTCP},
-		{"unknown appProtocol falls back to the name", corev1.ServicePort{Name: "http", AppProtocol: ptr("foo.io/bar"), Port: 80}, model.ProtocolHTTP},
+		{"unnamed is detected", corev1.ServicePort{Port: 80}, model.ProtocolUnsupported},
+		{"unknown prefix is detected", corev1.ServicePort{Name: "metrics", Port: 80}, model.ProtocolUnsupported},
+		{"unnamed on MySQL's port is TCP", corev1.ServicePort{Port: 3306}, model.ProtocolTCP},
+		{"an unknown appProtocol wins over the name, as in Istio", corev1.ServicePort{Name: "http", AppProtocol: ptr("foo.io/bar"), Port: 80}, model.ProtocolUnsupported},
 		{"UDP", corev1.ServicePort{Name: "dns", Protocol: corev1.ProtocolUDP, Port: 53}, model.ProtocolUDP},
 		// Port names are lowercase (DNS labels), but appProtocol may be written in any case.
 		{"case-insensitive", corev1.ServicePort{Name: "x", AppProtocol: ptr("HTTP"), Port: 80}, model.ProtocolHTTP},

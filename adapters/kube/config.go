@@ -34,6 +34,7 @@ var ConfigResources = map[model.Kind]schema.GroupVersionResource{
 	model.KindDestinationRule: {Group: k8s.IstioGroup, Version: ConfigVersion, Resource: "destinationrules"},
 	model.KindServiceEntry:    {Group: k8s.IstioGroup, Version: ConfigVersion, Resource: "serviceentries"},
 	model.KindGateway:         {Group: k8s.IstioGroup, Version: ConfigVersion, Resource: "gateways"},
+	model.KindSidecar:         {Group: k8s.IstioGroup, Version: ConfigVersion, Resource: "sidecars"},
 }
 
 // ConfigController is the model source for the routing CRDs of one cluster. A rule that fails
@@ -124,7 +125,7 @@ func (c *ConfigController) Run(ctx context.Context, reg *model.Registration) err
 		p := c.Part()
 		c.opts.Log.Info("synced", zap.Int("virtualServices", len(p.VirtualServices)),
 			zap.Int("destinationRules", len(p.DestinationRules)), zap.Int("serviceEntries", len(p.ServiceEntries)),
-			zap.Int("gateways", len(p.Gateways)), zap.Int("rejected", len(p.Rejections)), zap.Duration("took", time.Since(began)))
+			zap.Int("gateways", len(p.Gateways)), zap.Int("sidecars", len(p.Sidecars)), zap.Int("rejected", len(p.Rejections)), zap.Duration("took", time.Since(began)))
 		reg.Synced()
 	})
 	<-ctx.Done()

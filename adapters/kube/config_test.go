@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/minipilot/minipilot/adapters/kube/kubefixture"
 	"github.com/minipilot/minipilot/adapters/kube/kubetest"
+	"github.com/minipilot/minipilot/adapters/meshconfig"
 	"github.com/minipilot/minipilot/model"
 )
 
@@ -196,6 +198,85 @@ func TestConfigController(t *testing.T) {
 			snap := store.Snapshot()
 			if len(snap.VirtualServices) != 0 || len(snap.Rejections) != 0 {
 				return fmt.Errorf("still %d rules and %d rejections", len(snap.VirtualServices), len(snap.Rejections))
+			}
+			return nil
+		})
+	})
+
+	t.Run("a Sidecar reaches the model; the API server refuses a bad host form", func(t *testing.T) {
+		kubefixture.Apply(t, c, `apiVersion: networking.istio.io/v1beta1
+kind: Sidecar
+metadata: {name: default, namespace: `+ns+`}
+spec:
+  egress:
+  - hosts: ["./*", "istio-system/*"]
+  outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+`)
+		eventually(t, "the Sidecar in the model", func() error {
+			sc := store.Snapshot().SidecarFor(ns, nil)
+			if sc == nil || sc.Spec.OutboundTrafficPolicy.Mode != model.RegistryOnly {
+				return fmt.Errorf("in force: %+v", sc)
+			}
+			return nil
+		})
+		stderr, err := kubefixture.TryApply(t, c, `apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: bad, namespace: `+ns+`}
+spec:
+  egress: [{hosts: ["reviews.default.svc.cluster.local"]}]
+`)
+		if err == nil || !strings.Contains(stderr, "spec.egress[0].hosts[0]") {
+			t.Fatalf("a host without a namespace part must be refused by the schema, got %v: %s", err, stderr)
+		}
+	})
+
+	t.Run("the mesh ConfigMap is watched", func(t *testing.T) {
+		kubefixture.Namespace(t, client, "istio-system")
+		src := meshconfig.NewSource(testLog(t))
+		reg := store.Register("meshconfig", src)
+		mctx, mcancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- RunMeshConfigMap(mctx, client, "istio-system", "istio", src, reg) }()
+		t.Cleanup(func() { mcancel(); <-done })
+		eventually(t, "the defaults without a ConfigMap", func() error {
+			if !store.Synced() || store.Snapshot().Mesh().OutboundTrafficPolicy != model.AllowAny {
+				return fmt.Errorf("synced %v", store.Synced())
+			}
+			return nil
+		})
+		kubefixture.Apply(t, c, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: |
+    rootNamespace: istio-config
+    outboundTrafficPolicy: {mode: REGISTRY_ONLY}
+`)
+		eventually(t, "the ConfigMap's mesh config", func() error {
+			if m := store.Snapshot().Mesh(); m.RootNamespace != "istio-config" || m.OutboundTrafficPolicy != model.RegistryOnly {
+				return fmt.Errorf("in force: %+v", m)
+			}
+			return nil
+		})
+		kubefixture.Apply(t, c, `apiVersion: v1
+kind: ConfigMap
+metadata: {name: istio, namespace: istio-system}
+data:
+  mesh: "outboundTrafficPolicy: {mode: SOMETIMES}"
+`)
+		eventually(t, "the refusal", func() error {
+			snap := store.Snapshot()
+			if snap.Mesh().OutboundTrafficPolicy != model.RegistryOnly || !slices.ContainsFunc(snap.Rejections, func(r model.Rejection) bool { return r.Kind == "MeshConfig" }) {
+				return fmt.Errorf("in force %+v, rejections %v", snap.Mesh(), snap.Rejections)
+			}
+			return nil
+		})
+		if _, stderr, err := c.Kubectl(t, "delete", "-n", "istio-system", "configmap", "istio"); err != nil {
+			t.Fatalf("kubectl delete: %v\n%s", err, stderr)
+		}
+		eventually(t, "the defaults again", func() error {
+			if m := store.Snapshot().Mesh(); m.RootNamespace != model.DefaultRootNamespace {
+				return fmt.Errorf("in force: %+v", m)
 			}
 			return nil
 		})

@@ -35,6 +35,7 @@ func (s *Source) Part() model.Part {
 	p.DestinationRules = slices.Clone(p.DestinationRules)
 	p.ServiceEntries = slices.Clone(p.ServiceEntries)
 	p.Gateways = slices.Clone(p.Gateways)
+	p.Sidecars = slices.Clone(p.Sidecars)
 	p.Rejections = slices.Clone(p.Rejections)
 	return p
 }

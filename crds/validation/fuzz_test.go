@@ -19,7 +19,7 @@ import (
 func FuzzValidate(f *testing.F) {
 	f.Add([]byte(`{"hosts":["reviews"],"http":[{"route":[{"destination":{"host":"reviews"}}]}]}`))
 	f.Fuzz(func(t *testing.T, spec []byte) {
-		for _, kind := range []model.Kind{model.KindVirtualService, model.KindDestinationRule, model.KindServiceEntry, model.KindGateway} {
+		for _, kind := range []model.Kind{model.KindVirtualService, model.KindDestinationRule, model.KindServiceEntry, model.KindGateway, model.KindSidecar} {
 			cfg, _, err := k8s.DecodeConfig(model.Meta{Kind: kind, Name: "fuzz", Namespace: "default"}, spec)
 			if err != nil {
 				if !strings.HasPrefix(err.Error(), "spec") {
@@ -36,7 +36,7 @@ func FuzzValidate(f *testing.F) {
 // fuzzer would start from nothing that reaches the model.
 func TestFuzzSeedsOfValidRulesAreAccepted(t *testing.T) {
 	kinds := map[string]model.Kind{"vs": model.KindVirtualService, "dr": model.KindDestinationRule,
-		"se": model.KindServiceEntry, "gw": model.KindGateway}
+		"se": model.KindServiceEntry, "gw": model.KindGateway, "sc": model.KindSidecar}
 	seeds, err := filepath.Glob("testdata/fuzz/FuzzValidate/valid-*")
 	if err != nil || len(seeds) < len(kinds) {
 		t.Fatalf("seeds %v: %v", seeds, err)

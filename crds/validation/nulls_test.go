@@ -17,6 +17,7 @@ var specTypes = map[model.Kind]reflect.Type{
 	model.KindDestinationRule: reflect.TypeFor[networking.DestinationRule](),
 	model.KindServiceEntry:    reflect.TypeFor[networking.ServiceEntry](),
 	model.KindGateway:         reflect.TypeFor[networking.Gateway](),
+	model.KindSidecar:         reflect.TypeFor[networking.Sidecar](),
 }
 
 // nullCase is a spec with a null element in one list or map, and the path of that element.

@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,7 +74,8 @@ func proxyOf(t *testing.T, id string, labels map[string]string) *model.Proxy {
 
 // randomChange makes one change of the kinds a living mesh sees and says which.
 func randomChange(rng *rand.Rand, source *memory.Source) string {
-	kinds := []string{"endpoint added", "endpoint removed", "readiness", "relabel", "zone", "weights", "service added", "subset selector"}
+	kinds := []string{"endpoint added", "endpoint removed", "readiness", "relabel", "zone", "weights", "service added", "subset selector",
+		"sidecar", "sidecar removed", "mesh policy"}
 	kind := kinds[rng.IntN(len(kinds))]
 	source.Update(func(p *model.Part) {
 		switch kind {
@@ -126,6 +128,32 @@ func randomChange(rng *rand.Rand, source *memory.Source) string {
 			drs := append([]*model.DestinationRule(nil), p.DestinationRules...)
 			drs[i] = &dr
 			p.DestinationRules = drs
+		case "sidecar":
+			ns := []string{"ns-0", "ns-3", "istio-system"}[rng.IntN(3)]
+			spec := &networking.Sidecar{Egress: []*networking.IstioEgressListener{{Hosts: []string{
+				[]string{"./*", "ns-1/*", "*/svc-2.ns-2.svc.cluster.local", "~/*"}[rng.IntN(4)], "ns-" + fmt.Sprint(rng.IntN(10)) + "/*"}}}}
+			if rng.IntN(2) == 0 {
+				spec.Egress[0].Port = &networking.SidecarPort{Number: 8080, Protocol: "HTTP", Name: "http"}
+			}
+			if rng.IntN(3) == 0 {
+				spec.WorkloadSelector = &networking.SidecarWorkloadSelector{Labels: map[string]string{"app": "a"}}
+			}
+			if rng.IntN(3) == 0 {
+				spec.OutboundTrafficPolicy = &networking.OutboundTrafficPolicy{Mode: model.RegistryOnly}
+			}
+			sc := &model.SidecarResource{Meta: model.Meta{Kind: model.KindSidecar, Name: fmt.Sprint("sc-", rng.IntN(2)), Namespace: ns}, Spec: spec}
+			p.Sidecars = append(slices.DeleteFunc(slices.Clone(p.Sidecars), func(o *model.SidecarResource) bool { return o.Key() == sc.Key() }), sc)
+		case "sidecar removed":
+			if len(p.Sidecars) > 0 {
+				i := rng.IntN(len(p.Sidecars))
+				p.Sidecars = append(p.Sidecars[:i:i], p.Sidecars[i+1:]...)
+			}
+		case "mesh policy":
+			mesh := model.DefaultMeshConfig()
+			if p.Mesh == nil || p.Mesh.OutboundTrafficPolicy == model.AllowAny {
+				mesh.OutboundTrafficPolicy = model.RegistryOnly
+			}
+			p.Mesh = mesh
 		}
 	})
 	return kind

@@ -42,9 +42,9 @@ func TestRESTPolling(t *testing.T) {
 		return code, resp
 	}
 	code, resp := poll("")
-	// 2 services, the passthrough, and the sidecar's inbound side (its workload serves productpage).
-	if code != http.StatusOK || len(resp["resources"].([]any)) != 5 {
-		t.Fatalf("want 5 clusters (2 services, the passthrough, inbound|9080|| and the inbound passthrough), got %d %v", code, resp)
+	// 2 services, the passthrough and black hole, and the sidecar's inbound side (its workload serves productpage).
+	if code != http.StatusOK || len(resp["resources"].([]any)) != 6 {
+		t.Fatalf("want 6 clusters (2 services, the passthrough, the black hole, inbound|9080|| and the inbound passthrough), got %d %v", code, resp)
 	}
 	if code, _ := poll(resp["version_info"].(string)); code != http.StatusNotModified {
 		t.Fatalf("polling with the current version: got %d, want 304", code)

@@ -43,5 +43,5 @@ func (b *builder) matchBound(refs []string, namespace string) bool {
 // vsApplies says whether a VirtualService is for this proxy: exported to its namespace and bound to
 // the mesh (a sidecar) or to the gateway being built (a router).
 func (b *builder) vsApplies(vs *model.VirtualService) bool {
-	return model.ExportedTo(vs.Spec.ExportTo, vs.Namespace, b.proxy.Namespace) && b.bindsTo(vs.Spec.Gateways, vs.Namespace)
+	return b.snap.ExportedTo(model.KindVirtualService, vs.Spec.ExportTo, vs.Namespace, b.proxy.Namespace) && b.bindsTo(vs.Spec.Gateways, vs.Namespace)
 }

@@ -47,19 +47,10 @@ func (b *builder) clusters() []*clusterv3.Cluster {
 		}
 	}
 	if !b.proxy.Proxyless {
-		out = append(out, passthroughCluster())
+		out = append(out, passthroughCluster(), blackHoleCluster())
 	}
 	b.destinationRuleWarnings()
 	return out
-}
-
-func passthroughCluster() *clusterv3.Cluster {
-	return &clusterv3.Cluster{
-		Name:                 PassthroughCluster,
-		ClusterDiscoveryType: &clusterv3.Cluster_Type{Type: clusterv3.Cluster_ORIGINAL_DST},
-		LbPolicy:             clusterv3.Cluster_CLUSTER_PROVIDED,
-		ConnectTimeout:       durationpb.New(defaultConnectTimeout),
-	}
 }
 
 // subsets are the subsets of a DestinationRule that make clusters: a subset without a name would
@@ -135,6 +126,9 @@ func (b *builder) buildCluster(svc *model.Service, port model.Port, subset *netw
 	var http httpOptions
 	if port.Protocol.IsHTTP2() {
 		http.change(func(o *httpOptions) { o.http2 = true })
+	} else if port.Protocol == model.ProtocolUnsupported && !b.proxy.Proxyless && b.proxy.Type == model.Sidecar {
+		// A sniffed port: upstream, the protocol the application spoke (Istio's use_downstream_protocol).
+		http.change(func(o *httpOptions) { o.useDownstream = true })
 	}
 	b.applyPolicy(c, p, svc, port, &http)
 	http.finish(c)

@@ -11,7 +11,7 @@ import (
 // older rule already defines, a trafficPolicy when an older rule has one.
 func (b *builder) destinationRuleWarnings() {
 	for _, m := range b.snap.DestinationRuleMerges() {
-		if !model.ExportedTo(m.Into.Spec.ExportTo, m.Into.Namespace, b.proxy.Namespace) {
+		if !b.snap.ExportedTo(model.KindDestinationRule, m.Into.Spec.ExportTo, m.Into.Namespace, b.proxy.Namespace) {
 			continue
 		}
 		b.warn(m.Into.Meta, ResourceRef{}, "%s", strings.Join(m.Notes, "; "))

@@ -132,6 +132,9 @@ func (g *meshGen) part() model.Part {
 	p.VirtualServices = times(g.counts[routesSection], g.virtualService)
 	g.cur = &g.streams[gatewaysSection]
 	p.Gateways = times(g.counts[gatewaysSection], g.gateway)
+	// Sidecars read the rest of the gateways' stream, so that inputs found before they existed
+	// still make the meshes they made.
+	p.Sidecars = some(g, 2, g.sidecar)
 	g.cur = &g.streams[entriesSection]
 	p.ServiceEntries = times(g.counts[entriesSection], g.serviceEntry)
 	return p
@@ -415,6 +418,28 @@ func (g *meshGen) gateway() *model.Gateway {
 	m := g.meta(model.KindGateway)
 	m.Name = pick(g, "gw", "gw2")
 	return &model.Gateway{Meta: m, Spec: spec}
+}
+
+func (g *meshGen) sidecar() *model.SidecarResource {
+	spec := &networking.Sidecar{}
+	if g.n(3) == 0 {
+		spec.WorkloadSelector = &networking.SidecarWorkloadSelector{Labels: map[string]string{"app": pick(g, "reviews", "productpage", "")}}
+	}
+	spec.Egress = some(g, 2, func() *networking.IstioEgressListener {
+		e := &networking.IstioEgressListener{Hosts: append([]string{pick(g, "./*", "*/*", "~/*", "default/*", "*/reviews.default.svc.cluster.local")},
+			some(g, 2, func() string {
+				return pick(g, "istio-system/*", "~default/ratings.default.svc.cluster.local", "*/*.com", "./reviews", "bad")
+			})...)}
+		if g.n(2) == 0 {
+			e.Port = &networking.SidecarPort{Number: pick[uint32](g, 9080, 9090, 80, 0), Protocol: pick(g, "HTTP", "TCP", "GRPC")}
+		}
+		return e
+	})
+	if g.n(2) == 0 {
+		spec.OutboundTrafficPolicy = &networking.OutboundTrafficPolicy{Mode: pick(g, "REGISTRY_ONLY", "ALLOW_ANY", "")}
+	}
+	m := g.meta(model.KindSidecar)
+	return &model.SidecarResource{Meta: m, Spec: spec}
 }
 
 func (g *meshGen) server() *networking.Server {

@@ -294,7 +294,7 @@ func (b *builder) destinationCluster(vs *model.VirtualService, d *networking.Des
 func (b *builder) resolveDestination(vs *model.VirtualService, d *networking.Destination, port uint32) (*model.Service, uint32, string, bool) {
 	host := b.snap.ResolveHost(d.Host, vs.Namespace)
 	svc := b.service(host)
-	if svc == nil || !svc.VisibleTo(b.proxy.Namespace) {
+	if svc == nil || !b.snap.ServiceVisibleTo(svc, b.proxy.Namespace) {
 		return nil, 0, "", false
 	}
 	switch {

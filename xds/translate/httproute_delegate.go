@@ -55,7 +55,7 @@ func (b *builder) delegateOf(vs *model.VirtualService, ref *networking.Delegate,
 		b.warnOnce(vs.Meta, ResourceRef{}, "%s: delegate VirtualService %s/%s does not exist; route left out", where, ns, ref.Name)
 	case len(d.Spec.Hosts) > 0:
 		b.warnOnce(vs.Meta, ResourceRef{}, "%s: VirtualService %s/%s has hosts, so it is not a delegate (a delegate has none); route left out", where, ns, ref.Name)
-	case !model.ExportedTo(d.Spec.ExportTo, d.Namespace, vs.Namespace):
+	case !b.snap.ExportedTo(model.KindVirtualService, d.Spec.ExportTo, d.Namespace, vs.Namespace):
 		b.warnOnce(vs.Meta, ResourceRef{}, "%s: delegate VirtualService %s/%s is not exported to namespace %s; route left out", where, ns, ref.Name, vs.Namespace)
 	default:
 		return d

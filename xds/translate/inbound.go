@@ -29,7 +29,7 @@ import (
 const (
 	VirtualInboundListener    = "virtualInbound"
 	VirtualInboundPort        = 15006
-	InboundPassthroughCluster = "InboundPassthroughClusterIpv4"
+	InboundPassthroughCluster = "InboundPassthroughCluster" // Istio 1.31 (one for IPv4 and IPv6)
 	// inboundPassthroughBindIP is the source address of passed-through inbound connections, which
 	// Istio's iptables rules let out rather than redirect back to the sidecar.
 	inboundPassthroughBindIP = "127.0.0.6"
@@ -90,6 +90,15 @@ func (b *builder) inboundPorts() []inboundPort {
 	return out
 }
 
+// workloadPorts are the ports found from the workload's endpoints, unless the proxy's Sidecar
+// declares its ingress ports (ingress.go), which then replace them.
+func (b *builder) workloadPorts() []inboundPort {
+	if _, ingress := b.sidecarIngress(); ingress != nil {
+		return nil
+	}
+	return b.inboundPorts()
+}
+
 // inboundClusters are the workload's clusters and the inbound passthrough cluster. As in Istio, only
 // the DestinationRule's connection pool applies inbound (so that a server allows what its clients do).
 func (b *builder) inboundClusters() []*clusterv3.Cluster {
@@ -97,7 +106,12 @@ func (b *builder) inboundClusters() []*clusterv3.Cluster {
 		return nil
 	}
 	var out []*clusterv3.Cluster
-	for _, in := range b.inboundPorts() {
+	if _, ingress := b.sidecarIngress(); ingress != nil {
+		for _, in := range ingress {
+			out = append(out, ingressCluster(in))
+		}
+	}
+	for _, in := range b.workloadPorts() {
 		dr := b.destinationRule(in.svc)
 		b.provenance.cluster(InboundClusterName(in.target), clusterSource{svc: in.svc, port: in.port, dr: dr, inbound: in.target})
 		out = append(out, inboundCluster(in.target, in.port, portPolicy(trafficPolicyOf(dr), in.port.Port).pool))
@@ -143,7 +157,12 @@ func (b *builder) virtualInboundListener() *listenerv3.Listener {
 		return nil
 	}
 	var chains []*listenerv3.FilterChain
-	for _, in := range b.inboundPorts() {
+	if sc, ingress := b.sidecarIngress(); ingress != nil {
+		for _, in := range ingress {
+			chains = append(chains, b.ingressChain(sc, in))
+		}
+	}
+	for _, in := range b.workloadPorts() {
 		cluster := InboundClusterName(in.target)
 		chain := &listenerv3.FilterChain{
 			Name:             fmt.Sprintf("0.0.0.0_%d", in.target),

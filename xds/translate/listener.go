@@ -36,13 +36,7 @@ func (b *builder) listeners() []*listenerv3.Listener {
 	}
 	out = append(out, b.tcpListeners(taken, bind)...)
 	if !bind {
-		out = append(out, &listenerv3.Listener{
-			Name:             VirtualOutboundListener,
-			Address:          socketAddress("0.0.0.0", VirtualOutboundPort),
-			UseOriginalDst:   wrapperspb.Bool(true),
-			FilterChains:     []*listenerv3.FilterChain{tcpProxyChain(PassthroughCluster, PassthroughCluster)},
-			TrafficDirection: corev3.TrafficDirection_OUTBOUND,
-		})
+		out = append(out, b.virtualOutboundListener())
 	}
 	return out
 }
@@ -58,11 +52,15 @@ func outboundAddress(bind bool) string {
 }
 
 // httpPorts lists, sorted, the port numbers on which some visible service speaks HTTP.
-func (b *builder) httpPorts() []uint32 {
+func (b *builder) httpPorts() []uint32 { return b.portsWhere(model.Protocol.IsHTTP) }
+
+// portsWhere lists, sorted, the port numbers on which some service the proxy's listeners serve
+// has a protocol is accepts.
+func (b *builder) portsWhere(is func(model.Protocol) bool) []uint32 {
 	var ports []uint32
 	for _, svc := range b.services {
 		for _, p := range svc.Ports {
-			if p.Protocol.IsHTTP() && !slices.Contains(ports, p.Port) {
+			if is(p.Protocol) && !slices.Contains(ports, p.Port) && b.listens(svc, p.Port) {
 				ports = append(ports, p.Port)
 			}
 		}

@@ -15,8 +15,8 @@ import (
 // Locality load balancing, as Istio's loadbalancer package does it for each proxy: its locality (from
 // the xDS node) and labels decide the weights and priorities of the endpoint groups it is sent.
 //
-// The setting in force is the DestinationRule's localityLbSetting or, without one, Istio's mesh
-// default (enabled, no rules); "enabled: false" turns it off. Then, one of:
+// The setting in force is the DestinationRule's localityLbSetting or, without one, the mesh
+// config's (Istio's default: enabled, no rules); "enabled: false" turns it off. Then, one of:
 //   - distribute: the first rule whose "from" matches the proxy's locality gives each locality group
 //     the weight of the "to" entry it matches (shared among the groups one wildcard entry matches);
 //     groups no entry matches get no traffic;
@@ -34,11 +34,15 @@ const (
 )
 
 // localitySetting is the locality setting in force for a policy; nil when disabled.
-func localitySetting(lb *networking.LoadBalancerSettings) *networking.LocalityLoadBalancerSetting {
-	if lb == nil || lb.LocalityLbSetting == nil {
-		return &networking.LocalityLoadBalancerSetting{} // the mesh default: enabled, no rules
+func (b *builder) localitySetting(lb *networking.LoadBalancerSettings) *networking.LocalityLoadBalancerSetting {
+	s := b.snap.Mesh().LocalityLbSetting
+	if lb != nil && lb.LocalityLbSetting != nil {
+		s = lb.LocalityLbSetting
 	}
-	if s := lb.LocalityLbSetting; s.Enabled == nil || *s.Enabled {
+	switch {
+	case s == nil:
+		return &networking.LocalityLoadBalancerSetting{} // enabled, no rules
+	case s.Enabled == nil || *s.Enabled:
 		return s
 	}
 	return nil
@@ -47,7 +51,7 @@ func localitySetting(lb *networking.LoadBalancerSettings) *networking.LocalityLo
 // applyLocalityConfig marks the cluster for locality-weighted balancing when weights or priorities
 // will be set, as Istio does (otherwise Envoy ignores locality weights).
 func (b *builder) applyLocalityConfig(c *clusterv3.Cluster, p policy) {
-	s := localitySetting(p.lb)
+	s := b.localitySetting(p.lb)
 	if s == nil {
 		return
 	}
@@ -99,7 +103,7 @@ func endpointsWeight(eps []*model.Endpoint) uint32 {
 
 // applyLocalityLB sets weights and priorities on the groups for this proxy.
 func (b *builder) applyLocalityLB(groups []*lbGroup, p policy, withPriorityLabels bool) []*lbGroup {
-	s := localitySetting(p.lb)
+	s := b.localitySetting(p.lb)
 	switch {
 	case s == nil:
 		return groups

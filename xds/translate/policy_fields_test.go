@@ -1,6 +1,7 @@
 package translate_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -298,4 +299,14 @@ func TestInboundNeedsInterception(t *testing.T) {
 	if listener(without, translate.VirtualInboundListener).Name != "" || cluster(without, translate.InboundClusterName(9080)).Name != "" {
 		t.Fatalf("INTERCEPTION_MODE NONE should have no inbound side")
 	}
+}
+
+// serviceRouteConfig is the route config of that name without its catch-all virtual host
+// (allow_any or block_all, which every outbound route config ends with).
+func serviceRouteConfig(r *translate.Resources, name string) *routev3.RouteConfiguration {
+	rc := proto.Clone(routeConfig(r, name)).(*routev3.RouteConfiguration)
+	rc.VirtualHosts = slices.DeleteFunc(rc.VirtualHosts, func(vh *routev3.VirtualHost) bool {
+		return vh.Name == "allow_any" || vh.Name == "block_all"
+	})
+	return rc
 }

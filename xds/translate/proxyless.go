@@ -61,13 +61,9 @@ func (b *builder) resolveListenerName(name string) (*model.Service, model.Port, 
 	if err != nil {
 		host, portText = name, ""
 	}
-	candidates := []string{host, model.ResolveShortName(host, b.proxy.Namespace, b.snap.DomainSuffix)}
-	if strings.HasSuffix(host, ".svc") {
-		candidates = append(candidates, host+"."+b.snap.DomainSuffix)
-	}
-	for _, h := range candidates {
-		svc := b.service(h)
-		if svc == nil || !svc.VisibleTo(b.proxy.Namespace) {
+	for _, h := range model.SearchNames(host, b.proxy.Namespace, b.snap.DomainSuffix) {
+		svc := b.scopedService(h)
+		if svc == nil {
 			continue
 		}
 		if portText == "" {

@@ -92,7 +92,7 @@ func robustnessCases() []robustnessCase {
 				if got := endpointAddresses(cla(r, reviewsCluster)); !slices.Equal(got, []string{"10.1.0.2"}) {
 					t.Errorf("%s endpoints: want port http's [10.1.0.2], got %v", reviewsCluster, got)
 				}
-				if vhs := routeConfig(r, "9080").GetVirtualHosts(); len(vhs) != 2 {
+				if vhs := serviceRouteConfig(r, "9080").GetVirtualHosts(); len(vhs) != 2 {
 					t.Errorf("route 9080: want a virtual host each for ratings and reviews, got %d", len(vhs))
 				}
 			},
@@ -147,7 +147,7 @@ func robustnessCases() []robustnessCase {
 				}
 				// The route stays: Envoy answers 503 for a cluster it does not have, rather than
 				// the request falling to another route.
-				if got := routeClusters(routeConfig(r, "9080")); !slices.Equal(got, []string{ratingsCluster, reviewsCluster}) {
+				if got := routeClusters(serviceRouteConfig(r, "9080")); !slices.Equal(got, []string{ratingsCluster, reviewsCluster}) {
 					t.Errorf("route 9080 leads to %v, want both services' clusters", got)
 				}
 			},
@@ -177,7 +177,7 @@ func robustnessCases() []robustnessCase {
 				return p
 			},
 			check: func(t *testing.T, r *translate.Resources) {
-				vhs := routeConfig(r, "9080").GetVirtualHosts()
+				vhs := serviceRouteConfig(r, "9080").GetVirtualHosts()
 				if len(vhs) != 2 {
 					t.Fatalf("route 9080: want both virtual hosts, got %d", len(vhs))
 				}
@@ -216,7 +216,7 @@ func robustnessCases() []robustnessCase {
 				return p
 			},
 			check: func(t *testing.T, r *translate.Resources) {
-				vhs := routeConfig(r, "9080").GetVirtualHosts()
+				vhs := serviceRouteConfig(r, "9080").GetVirtualHosts()
 				if len(vhs) != 3 || !slices.Contains(vhs[1].Domains, ratingsHost) || !slices.Contains(vhs[2].Domains, reviewsHost) {
 					t.Fatalf("route 9080: want the ratings and reviews virtual hosts whole, got %v", vhs)
 				}
@@ -289,7 +289,7 @@ func robustnessCases() []robustnessCase {
 			},
 			check: func(t *testing.T, r *translate.Resources) {
 				// The route is the service's (or its VirtualService's): it stays, without the key.
-				for _, vh := range routeConfig(r, "9080").GetVirtualHosts() {
+				for _, vh := range serviceRouteConfig(r, "9080").GetVirtualHosts() {
 					if vh.Name == reviewsHost+":9080" && (len(vh.Routes) != 1 || vh.Routes[0].GetRoute().GetHashPolicy() != nil) {
 						t.Errorf("want the reviews route without a hash policy, got %v", vh.Routes)
 					}

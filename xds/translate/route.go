@@ -12,21 +12,31 @@ import (
 	"github.com/minipilot/minipilot/model"
 )
 
-// routeConfigs builds route config "<port>" for every HTTP port: a virtual host per service on that
-// port, whose routes are the VirtualService routes for it, then the default route to the service.
+// routeConfigs builds route config "<port>" for every HTTP port and every port whose protocol is
+// detected (sniffing.go): a virtual host per service on that port, whose routes are the
+// VirtualService routes for it, then the default route to the service; last, the catch-all virtual
+// host of the outbound traffic policy (outboundpolicy.go).
 func (b *builder) routeConfigs() []*routev3.RouteConfiguration {
 	var out []*routev3.RouteConfiguration
-	for _, port := range b.httpPorts() {
+	ports := b.httpPorts()
+	for _, p := range b.sniffedPorts() {
+		if !slices.Contains(ports, p) {
+			ports = append(ports, p)
+		}
+	}
+	slices.Sort(ports)
+	for _, port := range ports {
 		rc := &routev3.RouteConfiguration{
 			Name: strconv.FormatUint(uint64(port), 10),
 			// As Istio: direct responses may carry up to 1 MiB (Envoy's default is 4 KiB).
 			MaxDirectResponseBodySizeBytes: wrapperspb.UInt32(1 << 20),
 		}
-		for _, svc := range b.services {
-			if p, ok := svc.PortByNumber(port); ok && p.Protocol.IsHTTP() {
+		for _, svc := range b.listenerServices(port) {
+			if p, ok := svc.PortByNumber(port); ok && (p.Protocol.IsHTTP() || p.Protocol.Sniffed()) {
 				rc.VirtualHosts = append(rc.VirtualHosts, b.virtualHost(svc, p, nil))
 			}
 		}
+		rc.VirtualHosts = append(rc.VirtualHosts, b.catchAllVirtualHost())
 		out = append(out, rc)
 	}
 	return out

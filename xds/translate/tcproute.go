@@ -34,6 +34,8 @@ type tcpListener struct {
 	port    uint32
 	chains  []*listenerv3.FilterChain
 	owners  map[string]string // chain match → the service whose chain it is
+	// sniffed is set when a service on it declares no protocol: HTTP is detected and routed.
+	sniffed bool
 }
 
 // listenTarget is one address a service is reached at: a listener address and, for a CIDR, the
@@ -48,7 +50,7 @@ func (b *builder) tcpListeners(taken map[string]string, bind bool) []*listenerv3
 	var order []string
 	for _, svc := range b.services {
 		for _, port := range svc.Ports {
-			if port.Protocol.IsHTTP() || port.Protocol == model.ProtocolUDP {
+			if port.Protocol.IsHTTP() || port.Protocol == model.ProtocolUDP || !b.listens(svc, port.Port) {
 				continue
 			}
 			for _, target := range listenTargets(svc, bind) {
@@ -69,6 +71,7 @@ func (b *builder) tcpListeners(taken map[string]string, bind bool) []*listenerv3
 					byName[name] = l
 					order = append(order, name)
 				}
+				l.sniffed = l.sniffed || port.Protocol.Sniffed()
 				wildcard := target.address == outboundAddress(bind) // a listener shared by services
 				for _, chain := range b.outboundL4Chains(svc, port, target.cidr, wildcard) {
 					key := chainMatchKey(chain.FilterChainMatch)
@@ -89,14 +92,18 @@ func (b *builder) tcpListeners(taken map[string]string, bind bool) []*listenerv3
 		if len(l.chains) == 0 {
 			continue
 		}
-		out = append(out, &listenerv3.Listener{
+		listener := &listenerv3.Listener{
 			Name:             l.name,
 			Address:          socketAddress(l.address, l.port),
 			BindToPort:       wrapperspb.Bool(bind),
 			FilterChains:     l.chains,
 			ListenerFilters:  tlsInspectorFor(l.chains),
 			TrafficDirection: corev3.TrafficDirection_OUTBOUND,
-		})
+		}
+		if l.sniffed {
+			b.sniff(listener, l.port)
+		}
+		out = append(out, listener)
 	}
 	return out
 }

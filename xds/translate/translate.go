@@ -36,7 +36,7 @@ type Resources struct {
 type builder struct {
 	snap     *model.Snapshot
 	proxy    *model.Proxy
-	services []*model.Service // the services visible to the proxy, sorted by hostname
+	services []*model.Service // the services visible to the proxy (in its Sidecar scope), sorted by hostname
 	eds      []edsTarget      // the EDS clusters built so far
 	// gateways holds, while a router's Gateway server is built, that gateway's name ("ns/name"), for
 	// VirtualService binding; empty for sidecars and gRPC clients, which are "mesh" (binding.go).
@@ -46,12 +46,31 @@ type builder struct {
 	// are (serviceports.go); nil when every port of every service is.
 	fixed      map[string]*model.Service
 	provenance provenance
+	// scope is a sidecar's Sidecar scope (scope.go); nil for routers.
+	scope *scope
 	// origins, when set, collects which config objects each resource was built from (Origins).
 	origins Origins
 }
 
-// newBuilder is a builder that records the origins of what it builds into origins (nil: none).
+// newBuilder is a builder for a proxy's outbound side; it records the origins of what it builds
+// into origins (nil: none).
 func newBuilder(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *builder {
+	b := newInboundBuilder(snap, proxy, origins)
+	var visible []*model.Service
+	for _, svc := range snap.Services {
+		svc = b.served(svc)
+		if snap.ServiceVisibleTo(svc, proxy.Namespace) {
+			visible = append(visible, svc)
+		}
+	}
+	b.services = b.scoped(visible)
+	return b
+}
+
+// newInboundBuilder is a builder for the inbound side alone: the services as served and the
+// proxy's Sidecar (for its ingress listeners), without the outbound scope, which costs a pass over
+// the mesh that every proxy's inbound translation would repeat.
+func newInboundBuilder(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *builder {
 	b := &builder{snap: snap, proxy: proxy, origins: origins}
 	for _, svc := range snap.Services {
 		if served, _ := servedService(svc); served != svc {
@@ -59,11 +78,11 @@ func newBuilder(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *buil
 				b.fixed = map[string]*model.Service{}
 			}
 			b.fixed[svc.Hostname] = served
-			svc = served
 		}
-		if svc.VisibleTo(proxy.Namespace) {
-			b.services = append(b.services, svc)
-		}
+	}
+	if proxy.Type == model.Sidecar {
+		sc := snap.SidecarFor(proxy.Namespace, proxy.Labels)
+		b.scope = &scope{SidecarScope: &model.SidecarScope{Sidecar: sc}}
 	}
 	return b
 }
@@ -107,6 +126,7 @@ func outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string, 
 	}
 	b := newBuilder(snap, proxy, origins)
 	b.warnUnservedPorts()
+	b.warnShadowedSidecars()
 	var r Resources
 	if proxy.Proxyless {
 		r = b.proxyless(listenerNames)
@@ -118,8 +138,9 @@ func outbound(snap *model.Snapshot, proxy *model.Proxy, listenerNames []string, 
 }
 
 // SidecarClusters is the cluster half of a sidecar's Outbound: its clusters and their endpoint
-// sets. It reads services, endpoints and DestinationRules, never a VirtualService, so a change to
-// VirtualServices alone keeps it (SidecarListeners is the half that reads them).
+// sets. It reads services, endpoints, DestinationRules and the Sidecar scope, and a VirtualService
+// only through a Sidecar (whose egress imports the destinations of the VirtualServices it imports):
+// without Sidecars, a change to VirtualServices alone keeps it (model.Change.RoutingOnly).
 func SidecarClusters(snap *model.Snapshot, proxy *model.Proxy) *Resources {
 	return sidecarClusters(snap, proxy, nil)
 }
@@ -127,6 +148,7 @@ func SidecarClusters(snap *model.Snapshot, proxy *model.Proxy) *Resources {
 func sidecarClusters(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resources {
 	b := newBuilder(snap, proxy, origins)
 	b.warnUnservedPorts()
+	b.warnShadowedSidecars()
 	r := Resources{Clusters: b.clusters()}
 	r.Endpoints = b.endpoints()
 	b.finish(&r)
@@ -171,7 +193,7 @@ func inbound(snap *model.Snapshot, proxy *model.Proxy, origins Origins) *Resourc
 	if proxy.Proxyless || proxy.Type != model.Sidecar || proxy.InterceptionMode == model.InterceptionNone {
 		return &r
 	}
-	b := newBuilder(snap, proxy, origins)
+	b := newInboundBuilder(snap, proxy, origins)
 	r.Clusters = b.inboundClusters()
 	if l := b.virtualInboundListener(); l != nil {
 		r.Listeners = append(r.Listeners, l)

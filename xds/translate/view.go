@@ -13,7 +13,9 @@ import (
 // only as far as a rule reads them: which of the snapshot's workload selectors they match, and the
 // values of the failover priority labels; a gRPC client's user agent only as far as it changes the
 // forms it is sent (grpcclient.go). The replicas of 200 Deployments (200 label sets) that no
-// rule tells apart share one translation. The proxy's IP is left out on purpose: only Inbound reads it.
+// rule tells apart share one translation. The proxy's Sidecar scope is chosen by its namespace and
+// the Sidecar workload selectors it matches (the mesh's root namespace is the snapshot's), so the
+// key covers it. The proxy's IP is left out on purpose: only Inbound reads it.
 func ViewKey(snap *model.Snapshot, p *model.Proxy, listenerNames []string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s|%s|%t|%s|%s|", p.Type, p.Namespace, p.Proxyless, p.InterceptionMode, p.Locality)

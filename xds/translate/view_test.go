@@ -40,7 +40,7 @@ func TestOutboundIsSharedByViewKey(t *testing.T) {
 }
 
 // TestViewKeyCoversWhatRulesRead: in a mesh whose rules read proxy labels (sourceLabels, a
-// workloadSelector, failover priority), random label sets that get one key get byte-identical
+// workloadSelector, failover priority, a Sidecar's workloadSelector), random label sets that get one key get byte-identical
 // Outbound translations, and label sets that rules tell apart get different keys. A new way for the
 // translator to read labels, without ViewKey knowing, fails this.
 func TestViewKeyCoversWhatRulesRead(t *testing.T) {
@@ -66,6 +66,11 @@ func TestViewKeyCoversWhatRulesRead(t *testing.T) {
 		e.Labels = labels
 		part.Endpoints[i] = &e
 	}
+	// A Sidecar that scopes the batch workloads to their own namespace: a proxy's Sidecar is chosen by
+	// its labels too.
+	part.Sidecars = []*model.SidecarResource{{Meta: model.Meta{Kind: model.KindSidecar, Name: "batch", Namespace: "ns-0"},
+		Spec: &networking.Sidecar{WorkloadSelector: &networking.SidecarWorkloadSelector{Labels: map[string]string{"app": "batch"}},
+			Egress: []*networking.IstioEgressListener{{Hosts: []string{"./*"}}}}}}
 	snap := model.NewSnapshot("cluster.local", 1, time.Time{}, part)
 
 	rng := rand.New(rand.NewPCG(7, 7))

@@ -17,7 +17,7 @@ import (
 )
 
 // routingResources are the plural names of the networking.istio.io kinds.
-var routingResources = []string{"virtualservices", "destinationrules", "serviceentries", "gateways"}
+var routingResources = []string{"virtualservices", "destinationrules", "serviceentries", "gateways", "sidecars"}
 
 // InstallCRDs installs the networking.istio.io CRDs as a user would, with `kubectl apply -f crds/`
 // from the repository root, and waits until the API server serves them.

@@ -72,3 +72,18 @@ type Gateway struct {
 	Spec   networking.Gateway `json:"spec,omitempty"`
 	Status status.Status      `json:"status,omitempty"`
 }
+
+// Sidecar scopes what the sidecars of the workloads it selects may reach, and how their inbound
+// side is served.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:categories=istio-io;networking-istio-io
+type Sidecar struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec   networking.Sidecar `json:"spec,omitempty"`
+	Status status.Status      `json:"status,omitempty"`
+}
