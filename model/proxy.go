@@ -45,6 +45,8 @@ type Proxy struct {
 	ClientVersion string `json:"clientVersion,omitempty"`
 	// ClientFeatures are the xDS client features the node announces (client_features).
 	ClientFeatures []string `json:"clientFeatures,omitempty"`
+	// IstioVersion is the Istio release of an Istio sidecar (node metadata ISTIO_VERSION), for metrics.
+	IstioVersion string `json:"istioVersion,omitempty"`
 }
 
 // Interception modes.

@@ -33,6 +33,8 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /debug/syncz", d.syncz)
 	mux.HandleFunc("GET /debug/registryz", d.registryz)
 	mux.HandleFunc("GET /debug/configz", d.configz)
+	mux.HandleFunc("GET /debug/pushz", d.pushz)
+	mux.HandleFunc("POST /debug/preview", d.preview)
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))

@@ -48,6 +48,9 @@ type Options struct {
 	// Report, when set, hears of each new translation warning once (to record a Kubernetes Event on
 	// the rule responsible, say). It must not block.
 	Report func(translate.Warning)
+	// Version and InstanceID identify this pilot to istioctl (the debug types' control_plane).
+	Version    string
+	InstanceID string
 }
 
 // sendBudget is how many response bytes may be in flight at once, across all streams.
@@ -65,6 +68,8 @@ type Server struct {
 	// translations of the current snapshot, shared by the push and by proxies connecting after it.
 	translations atomic.Pointer[translationCache]
 	warnings     *warningLog
+	// pushes remembers the last pushes, who was sent each and when they took it (/debug/pushz).
+	pushes *pushLog
 
 	mu      sync.Mutex
 	conns   map[int64]*conn
@@ -100,6 +105,7 @@ func New(store *model.Store, opts Options) *Server {
 		store:    store,
 		log:      log,
 		warnings: newWarningLog(log, opts.Report),
+		pushes:   newPushLog(pushLogSize, opts.Metrics),
 		conns:    map[int64]*conn{},
 		perNode:  map[string]int{},
 		draining: make(chan struct{}),
@@ -180,6 +186,8 @@ func (s *Server) publish(snap *model.Snapshot, change model.Change, start time.T
 	s.translations.Store(cache)
 	s.snapshot.Store(snap)
 	conns := s.connList()
+	s.opts.Metrics.published(snap, change, start)
+	s.pushes.begin(snap, change, start, conns)
 	work := make(chan *conn)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(conns), 1)) {
@@ -287,6 +295,7 @@ func (s *Server) openConn(node *corev3.Node, aggregated, delta bool) (*conn, err
 	if s.perNode[proxy.ID] == 1 {
 		s.opts.Metrics.proxies.Inc()
 	}
+	s.opts.Metrics.streamOpened(proxy.IstioVersion)
 	s.log.Info("proxy connected", zap.String("node", proxy.ID), zap.Int64("stream", c.id), zap.Bool("proxyless", proxy.Proxyless),
 		zap.String("namespace", proxy.Namespace), zap.Bool("aggregated", aggregated), zap.String("protocol", c.protocol()))
 	return c, nil
@@ -302,5 +311,7 @@ func (s *Server) closeConn(c *conn) {
 		delete(s.perNode, id)
 		s.opts.Metrics.proxies.Dec()
 	}
+	s.opts.Metrics.streamClosed(c.proxy.IstioVersion)
+	s.pushes.closed(c.id)
 	s.log.Info("proxy disconnected", zap.String("node", id), zap.Int64("stream", c.id))
 }

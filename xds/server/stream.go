@@ -138,14 +138,15 @@ func (s *Server) sendWithin(ctx context.Context, t int, size int64, resources in
 	if err := s.sending.Acquire(ctx, weight); err != nil {
 		return err
 	}
+	start := s.opts.Clock.Now()
 	err := send()
 	s.sending.Release(weight)
-	if err == nil {
-		s.opts.Metrics.pushes.WithLabelValues(typeShort[t]).Inc()
-		s.opts.Metrics.sentBytes.WithLabelValues(typeShort[t]).Add(float64(size))
-		s.opts.Metrics.sentResources.WithLabelValues(typeShort[t]).Add(float64(resources))
+	if err != nil {
+		s.opts.Metrics.sendFailed(t)
+		return err
 	}
-	return err
+	s.opts.Metrics.sent(t, size, resources, s.opts.Clock.Since(start))
+	return nil
 }
 
 // partial marks the types whose State-of-the-World responses may carry only the resources that
@@ -178,6 +179,7 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*discoveryv3.DiscoveryRes
 		}
 		c.sent[t] = exchange{Version: set.version, Nonce: resp.Nonce, At: now}
 		c.inflight[t], c.holds[t], c.holdsSet[t] = true, set.version, set
+		s.pushes.sent(c, t, now)
 		c.remember(t, set)
 		out = append(out, resp)
 	}
