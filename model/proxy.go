@@ -47,6 +47,8 @@ type Proxy struct {
 	ClientFeatures []string `json:"clientFeatures,omitempty"`
 	// IstioVersion is the Istio release of an Istio sidecar (node metadata ISTIO_VERSION), for metrics.
 	IstioVersion string `json:"istioVersion,omitempty"`
+	// ClusterID is the cluster an Istio sidecar says it runs in (node metadata CLUSTER_ID).
+	ClusterID string `json:"clusterID,omitempty"`
 }
 
 // Interception modes.

@@ -19,31 +19,77 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
 // Binary builds pilot-discovery once per test process and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "minipilot-e2e-")
+	return pilotDiscovery.path(t)
+}
+
+// Pilotctl builds pilotctl once per test process and returns its path.
+func Pilotctl(t testing.TB) string {
+	t.Helper()
+	return pilotctl.path(t)
+}
+
+var (
+	pilotDiscovery = &built{pkg: "github.com/minipilot/minipilot/pilot/cmd/pilot-discovery"}
+	pilotctl       = &built{pkg: "github.com/minipilot/minipilot/pilot/cmd/pilotctl"}
+	// buildDir holds the binaries the tests build; RemoveBuilt deletes it.
+	buildDir struct {
+		sync.Mutex
+		path string
+	}
+)
+
+// built is a binary of this module, built (with the race detector) once per test process.
+type built struct {
+	pkg  string
+	once sync.Once
+	bin  string
+	err  error
+}
+
+func (b *built) path(t testing.TB) string {
+	t.Helper()
+	b.once.Do(func() {
+		dir, err := binDir()
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binary = filepath.Join(dir, "pilot-discovery")
-		cmd := exec.Command("go", "build", "-race", "-o", binary, "github.com/minipilot/minipilot/pilot/cmd/pilot-discovery")
+		b.bin = filepath.Join(dir, filepath.Base(b.pkg))
+		cmd := exec.Command("go", "build", "-race", "-o", b.bin, b.pkg)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building pilot-discovery: %v\n%s", err, out)
+			b.err = fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binary
+	return b.bin
+}
+
+func binDir() (string, error) {
+	buildDir.Lock()
+	defer buildDir.Unlock()
+	if buildDir.path == "" {
+		dir, err := os.MkdirTemp("", "minipilot-e2e-")
+		if err != nil {
+			return "", err
+		}
+		buildDir.path = dir
+	}
+	return buildDir.path, nil
+}
+
+// RemoveBuilt deletes the binaries the tests built (TestMain calls it when the tests are done).
+func RemoveBuilt() {
+	buildDir.Lock()
+	defer buildDir.Unlock()
+	if buildDir.path != "" {
+		_ = os.RemoveAll(buildDir.path)
+		buildDir.path = ""
+	}
 }
 
 // Pilot is a running pilot-discovery process.

@@ -24,6 +24,7 @@ type ProxyStatus struct {
 	Client string `json:"client,omitempty"`
 	// IstioVersion is an Istio sidecar's release (node metadata ISTIO_VERSION).
 	IstioVersion string    `json:"istioVersion,omitempty"`
+	ClusterID    string    `json:"clusterID,omitempty"` // node metadata CLUSTER_ID
 	ConnectedAt  time.Time `json:"connectedAt"`
 	// Generation is the model snapshot the stream's config was translated from.
 	Generation uint64 `json:"generation"`
@@ -53,7 +54,7 @@ func (s *Server) SyncStatus() []ProxyStatus {
 		c.mu.Lock()
 		ps := ProxyStatus{
 			ID: c.proxy.ID, Stream: c.id, Namespace: c.proxy.Namespace, Proxyless: c.proxy.Proxyless, Aggregated: c.aggregated, Protocol: c.protocol(),
-			Client: strings.TrimSpace(c.proxy.ClientName + " " + c.proxy.ClientVersion), IstioVersion: c.proxy.IstioVersion,
+			Client: strings.TrimSpace(c.proxy.ClientName + " " + c.proxy.ClientVersion), IstioVersion: c.proxy.IstioVersion, ClusterID: c.proxy.ClusterID,
 			ConnectedAt: c.connectedAt, Generation: c.generation, Staged: c.staged, Warnings: c.warnings,
 			Types: map[string]TypeStatus{},
 		}

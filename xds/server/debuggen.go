@@ -59,12 +59,13 @@ func (r *replayStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
 	return r.adsStream.Recv()
 }
 
-// serveDebug answers each debug request with the state at that moment. Answers to debug types are
-// not acknowledged (istioctl's client sends no ACK for them); other types are ignored.
+// serveDebug answers each debug request with the state at that moment, whatever nonce it carries
+// (istioctl sends a made-up one and never ACKs), unless it answers the last response: an ACK from
+// a client that does send them. Other types are ignored.
 func (s *Server) serveDebug(stream adsStream, req *discoveryv3.DiscoveryRequest) error {
 	var nonce int64
 	for {
-		if strings.HasPrefix(req.GetTypeUrl(), debugTypePrefix) && req.GetResponseNonce() == "" {
+		if strings.HasPrefix(req.GetTypeUrl(), debugTypePrefix) && (nonce == 0 || req.GetResponseNonce() != strconv.FormatInt(nonce, 10)) {
 			nonce++
 			resp := s.debugResponse(req)
 			resp.Nonce = strconv.FormatInt(nonce, 10)
@@ -116,6 +117,7 @@ func (s *Server) clientConfigs() []*anypb.Any {
 	for _, ps := range s.SyncStatus() {
 		cc := &statusv3.ClientConfig{Node: &corev3.Node{Id: ps.ID, Metadata: &structpb.Struct{Fields: map[string]*structpb.Value{
 			"NAMESPACE":     structpb.NewStringValue(ps.Namespace),
+			"CLUSTER_ID":    structpb.NewStringValue(ps.ClusterID),
 			"ISTIO_VERSION": structpb.NewStringValue(ps.IstioVersion),
 		}}}}
 		for t := range numTypes {

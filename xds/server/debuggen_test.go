@@ -27,7 +27,9 @@ func debugAsk(t *testing.T, f *fixture, typeURL string, names ...string) *discov
 		t.Fatal(err)
 	}
 	node := &corev3.Node{Id: "sidecar~10.0.0.1~test-1.istio-system~istio-system.svc.cluster.local"}
-	if err := stream.Send(&discoveryv3.DiscoveryRequest{Node: node, TypeUrl: typeURL, ResourceNames: names}); err != nil {
+	// istioctl's client sets a nonce of its own (the time) on its first request.
+	req := &discoveryv3.DiscoveryRequest{Node: node, TypeUrl: typeURL, ResourceNames: names, ResponseNonce: time.Now().String()}
+	if err := stream.Send(req); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := stream.Recv()

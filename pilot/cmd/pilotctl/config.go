@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -24,10 +26,13 @@ import (
 )
 
 func proxyConfig(e *env, args []string) error {
-	fs := flags(e, "proxy-config", "clusters|endpoints|listeners|routes|all <node>",
-		"What pilot last sent a proxy (what it holds), as readable tables, or the raw resources with -o json|yaml.")
+	fs := flags(e, "proxy-config", "clusters|endpoints|listeners|routes|all|dump <node>",
+		"What pilot last sent a proxy (what it holds), as readable tables, or the raw resources with -o json|yaml.\n"+
+			"dump prints Envoy's admin config dump (what istioctl proxy-config --file reads); --diff compares the proxy's\n"+
+			"config now with a dump saved before, in the form pilotctl preview shows.")
 	connect := pilotFlags(fs, e)
 	output := fs.String("o", "table", "output: table, json or yaml")
+	diffFrom := fs.String("diff", "", "a config dump saved earlier (pilotctl proxy-config dump): show what changed since")
 	args, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -36,8 +41,8 @@ func proxyConfig(e *env, args []string) error {
 		return usagef("want a type (clusters, endpoints, listeners, routes or all) and a node, got %d arguments", len(args))
 	}
 	kind := strings.TrimSuffix(args[0], "s") + "s" // cluster → clusters, as istioctl takes either
-	if kind != "alls" && !knownType(kind) {
-		return usagef("unknown type %q: want clusters, endpoints, listeners, routes or all", args[0])
+	if kind != "alls" && kind != "dumps" && !knownType(kind) {
+		return usagef("unknown type %q: want clusters, endpoints, listeners, routes, all or dump", args[0])
 	}
 	if *output != "table" && *output != "json" && *output != "yaml" {
 		return usagef("-o %q: want table, json or yaml", *output)
@@ -46,7 +51,13 @@ func proxyConfig(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *output != "table" {
+	switch {
+	case kind == "dumps":
+		_, err := e.stdout.Write(raw)
+		return err
+	case *diffFrom != "":
+		return diffSince(e.stdout, *diffFrom, raw, args[1])
+	case *output != "table":
 		return writeRaw(e.stdout, raw, kind, *output)
 	}
 	var dump adminv3.ConfigDump
@@ -314,4 +325,29 @@ func routeAction(r *routev3.Route) string {
 		return fmt.Sprintf("direct response %d", r.GetDirectResponse().GetStatus())
 	}
 	return "-"
+}
+
+// diffSince writes what changed in a proxy's config since a dump saved earlier.
+func diffSince(w io.Writer, path string, raw []byte, node string) error {
+	saved, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	before, err := dumpResources(saved)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	after, err := dumpResources(raw)
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	n := configDiff(&out, before, after)
+	if n == 0 {
+		fmt.Fprintf(w, "No change for %s since %s.\n", node, path)
+		return nil
+	}
+	fmt.Fprintf(w, "%s was sent %d changed resource(s) since %s:\n", node, n, path)
+	_, err = w.Write(out.Bytes())
+	return err
 }
