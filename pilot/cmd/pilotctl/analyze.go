@@ -231,8 +231,10 @@ func readCluster(ctx context.Context, kubeconfig string, store *model.Store, opt
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	go func() { _ = platform.Run(runCtx, store.Register("kube/"+c.Name, platform)) }()
-	go func() { _ = controller.Run(runCtx, store.Register("kube-config/"+c.Name, controller)) }()
+	// Registered before they run: a store without sources counts as synced.
+	services, rules := store.Register("kube/"+c.Name, platform), store.Register("kube-config/"+c.Name, controller)
+	go func() { _ = platform.Run(runCtx, services) }()
+	go func() { _ = controller.Run(runCtx, rules) }()
 	for !store.Synced() {
 		select {
 		case <-ctx.Done():
