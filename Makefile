@@ -83,6 +83,7 @@ vet:
 
 $(BIN)/staticcheck: tools/lint/go.mod
 	@mkdir -p $(BIN)
+	$(call tool_why,$@,the linter of make lint)
 	cd tools/lint && GOWORK=off GOFLAGS=-mod=readonly $(GO) build -o $(abspath $@) honnef.co/go/tools/cmd/staticcheck
 
 staticcheck: $(BIN)/staticcheck

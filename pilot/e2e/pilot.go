@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -58,10 +59,16 @@ func (b *built) path(t testing.TB) string {
 			return
 		}
 		b.bin = filepath.Join(dir, filepath.Base(b.pkg))
-		cmd := exec.Command("go", "build", "-race", "-o", b.bin, b.pkg)
+		args := []string{"build", "-race", "-o", b.bin}
+		if overlay := os.Getenv(EnvBuildOverlay); overlay != "" {
+			args = append(args, "-overlay", overlay)
+		}
+		cmd := exec.Command("go", append(args, b.pkg)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.err = fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)
+			return
 		}
+		b.err = readSources(b.pkg)
 	})
 	if b.err != nil {
 		t.Fatal(b.err)
@@ -247,4 +254,31 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// EnvBuildOverlay names a `go build -overlay` file for the binaries the tests build: a test uses it
+// to prove that a broken binary fails the tests that run it (TestABrokenPilotFailsTheE2ETests).
+const EnvBuildOverlay = "MINIPILOT_E2E_BUILD_OVERLAY"
+
+// readSources opens every Go file of this module that a binary is built from. The Go test cache
+// records the files a test opens as its inputs, so a change to pilot-discovery's source makes
+// `go test` run the e2e tests again rather than report them "(cached)", as it would for a binary
+// built behind its back.
+func readSources(pkg string) error {
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if eq .Module.Path "github.com/minipilot/minipilot"}}{{.Dir}}{{end}}{{end}}`, pkg).Output()
+	if err != nil {
+		return fmt.Errorf("listing the sources of %s: %w", pkg, err)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if _, err := os.ReadFile(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
