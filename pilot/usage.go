@@ -31,7 +31,7 @@ func PrintUsage(w io.Writer, fs *flag.FlagSet, summary string) {
 		for _, name := range g.flags {
 			if f := fs.Lookup(name); f != nil {
 				listed[name] = true
-				lines = append(lines, flagLine(f))
+				lines = append(lines, FlagLine(f))
 			}
 		}
 		if len(lines) > 0 {
@@ -41,7 +41,7 @@ func PrintUsage(w io.Writer, fs *flag.FlagSet, summary string) {
 	var other []string
 	fs.VisitAll(func(f *flag.Flag) {
 		if !listed[f.Name] {
-			other = append(other, flagLine(f))
+			other = append(other, FlagLine(f))
 		}
 	})
 	if len(other) > 0 {
@@ -49,7 +49,8 @@ func PrintUsage(w io.Writer, fs *flag.FlagSet, summary string) {
 	}
 }
 
-func flagLine(f *flag.Flag) string {
+// FlagLine is one flag of a --help: its name and kind, then its usage and default, indented.
+func FlagLine(f *flag.Flag) string {
 	name, usage := flag.UnquoteUsage(f)
 	head := "  --" + f.Name
 	if name != "" {

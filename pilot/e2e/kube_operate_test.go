@@ -60,6 +60,12 @@ func TestOperateAKubeCluster(t *testing.T) {
 	connectSidecar(t, p.GRPCAddr, node, map[string]any{"NAMESPACE": "default"})
 	eventuallyCtl(t, p, regexp.MustCompile(regexp.QuoteMeta(node)+`\s+default\s+SotW\s+SYNCED\s+SYNCED\s+SYNCED\s+SYNCED`), "proxy-status")
 
+	if out := ctl(t, p, "proxy-config", "clusters", "productpage-v1.default"); !regexp.MustCompile(`reviews\.default\.svc\.cluster\.local\s+9080\s+v1\s+outbound\s+EDS`).MatchString(out) {
+		t.Errorf("proxy-config clusters lacks reviews' v1 subset:\n%s", out)
+	}
+	if out := ctl(t, p, "trace"); !regexp.MustCompile(regexp.QuoteMeta(node) + `\s+\d+\s+CDS\s+\+\S+\s+\+\S+`).MatchString(out) {
+		t.Errorf("trace of the push the proxy connected in lacks its CDS:\n%s", out)
+	}
 	if out := ctl(t, p, "analyze", "--kubeconfig", c.Kubeconfig); !strings.Contains(out, "No validation issues found") {
 		t.Errorf("analyze of the cluster:\n%s", out)
 	}

@@ -209,6 +209,7 @@ func TestIstioctlAgainstMinipilot(t *testing.T) {
 		t.Fatal(err)
 	}
 	diff := run(append([]string{"proxy-status", "productpage-v1.default", "--file", dumpFile}, xds...)...)
+	t.Logf("istioctl proxy-status <pod> --file:\n%s", diff)
 	for _, want := range []string{"Clusters Match", "Listeners Match", "Routes Match"} {
 		if !strings.Contains(diff, want) {
 			t.Errorf("istioctl proxy-status <pod>: want %q:\n%s", want, diff)

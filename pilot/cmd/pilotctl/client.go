@@ -88,11 +88,24 @@ func (c *client) configDump(node string) ([]byte, error) {
 	return c.do(http.MethodGet, "/debug/config_dump?node="+url.QueryEscape(node), nil)
 }
 
-func (c *client) preview(node string, manifests []byte) (*pilot.PreviewResponse, error) {
+// previewed is pilot's answer to a preview.
+type previewed struct{ pilot.PreviewResponse }
+
+func (c *client) preview(node string, manifests []byte) (*previewed, error) {
 	body, err := c.do(http.MethodPost, "/debug/preview?node="+url.QueryEscape(node), manifests)
 	if err != nil {
 		return nil, err
 	}
-	var out pilot.PreviewResponse
-	return &out, json.Unmarshal(body, &out)
+	var out previewed
+	return &out, json.Unmarshal(body, &out.PreviewResponse)
+}
+
+// resources splits both config dumps of a preview into resources: what the proxy has, and what it
+// would get.
+func (p *previewed) resources() (current, preview map[string][]resourceJSON, err error) {
+	if current, err = dumpResources(p.Current); err != nil {
+		return nil, nil, err
+	}
+	preview, err = dumpResources(p.Preview)
+	return current, preview, err
 }

@@ -14,6 +14,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/minipilot/minipilot/pilot"
 )
 
 // Exit codes.
@@ -126,17 +128,7 @@ func flags(e *env, name, args, summary string) *flag.FlagSet {
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
 		fmt.Fprintf(e.stdout, "%s\n\nUsage: pilotctl %s [flags] %s\n\nFlags:\n", summary, name, args)
-		fs.VisitAll(func(f *flag.Flag) {
-			kind, usage := flag.UnquoteUsage(f)
-			head := "  --" + f.Name
-			if kind != "" {
-				head += " " + kind
-			}
-			if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "[]" {
-				usage += fmt.Sprintf(" (default %s)", f.DefValue)
-			}
-			fmt.Fprintf(e.stdout, "%s\n      %s\n", head, usage)
-		})
+		fs.VisitAll(func(f *flag.Flag) { fmt.Fprint(e.stdout, pilot.FlagLine(f)) })
 	}
 	return fs
 }

@@ -39,9 +39,12 @@ func preview(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// One stream of documents: each file starts a document of its own.
 	var all bytes.Buffer
 	for _, name := range sortedKeys(manifests) {
-		all.WriteString("---\n")
+		if !bytes.HasPrefix(manifests[name], []byte("---")) {
+			all.WriteString("---\n")
+		}
 		all.Write(manifests[name])
 		all.WriteString("\n")
 	}
@@ -55,11 +58,7 @@ func preview(e *env, args []string) error {
 	if len(p.Rejected) > 0 {
 		return fmt.Errorf("%d object(s) of the change would be refused; nothing previewed", len(p.Rejected))
 	}
-	before, err := dumpResources(p.Current)
-	if err != nil {
-		return err
-	}
-	after, err := dumpResources(p.Preview)
+	before, after, err := p.resources()
 	if err != nil {
 		return err
 	}

@@ -110,11 +110,7 @@ func proxyDiff(w io.Writer, c *client, node string) error {
 	if err != nil {
 		return err
 	}
-	have, err := dumpResources(p.Current)
-	if err != nil {
-		return err
-	}
-	want, err := dumpResources(p.Preview)
+	have, want, err := p.resources()
 	if err != nil {
 		return err
 	}
