@@ -149,6 +149,8 @@ func TestPilotctlAgainstTheFileAdapter(t *testing.T) {
 		t.Errorf("the diff once applied differs from the preview:\npreview:\n%s\napplied:\n%s", preview, applied)
 	}
 
+	assertIstioMetrics(t, p)
+
 	trace := eventuallyCtl(t, p, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(operatorNode)+`\s+\d+\s+RDS\s+\+\S+\s+\+\S+\s+\+\S+`), "trace")
 	t.Logf("pilotctl trace:\n%s", trace)
 	if trace == status || !strings.Contains(trace, "(config change)") {
@@ -231,3 +233,23 @@ users: [{name: none, user: {token: none}}]
 contexts: [{name: none, context: {cluster: none, user: none}}]
 current-context: none
 `
+
+// assertIstioMetrics scrapes pilot's /metrics, as Istio's Control Plane dashboard would, after a
+// config push: each metric it plots is there under Istio's name and has moved.
+func assertIstioMetrics(t *testing.T, p *Pilot) {
+	t.Helper()
+	body, err := p.Get("/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, series := range []string{`pilot_xds{version=""}`, `pilot_xds_pushes{type="rds"}`, `pilot_push_triggers{type="config"}`,
+		`pilot_proxy_convergence_time_count`, `pilot_xds_push_time_count{type="cds"}`, `pilot_debounce_time_count`,
+		`pilot_xds_config_size_bytes_count{type="type.googleapis.com/envoy.config.route.v3.RouteConfiguration"}`,
+		`pilot_services`, `pilot_virt_services`, `istio_build{component="pilot",tag="*"}`} {
+		pattern := strings.Replace(regexp.QuoteMeta(series), `\*`, `[^"]+`, 1) // the tag is the build's version
+		m := regexp.MustCompile(`(?m)^` + pattern + ` (\S+)$`).FindStringSubmatch(string(body))
+		if m == nil || m[1] == "0" {
+			t.Errorf("/metrics: %s is missing or 0", series)
+		}
+	}
+}

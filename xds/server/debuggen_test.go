@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -10,7 +12,9 @@ import (
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	statusv3 "github.com/envoyproxy/go-control-plane/envoy/service/status/v3"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
 
+	"github.com/minipilot/minipilot/crds/networking"
 	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/xds/adsc"
 	"github.com/minipilot/minipilot/xds/server"
@@ -110,12 +114,29 @@ func TestIstioMetricNames(t *testing.T) {
 	f := startWith(t, bookinfo(), server.Options{StageTimeout: time.Minute, Metrics: server.NewMetrics(reg)})
 	c := f.dial(adsc.Options{Metadata: map[string]any{"ISTIO_VERSION": "1.31.0"}})
 	settle(t, c, allTypes...)
-	f.source.Update(func(p *model.Part) { p.Endpoints = append(p.Endpoints, endpoint("reviews", "10.1.0.22", nil)) })
+	// A second proxy refuses its routes: a reject.
+	refusing := f.dial(adsc.Options{NodeID: "sidecar~10.1.0.11~other.default~default.svc.cluster.local",
+		Reject: func(typeURL string, _ []proto.Message) error {
+			if strings.HasSuffix(typeURL, "RouteConfiguration") {
+				return errors.New("refused for the test")
+			}
+			return nil
+		}})
+	settle(t, refusing, allTypes...)
+	f.source.Update(func(p *model.Part) {
+		p.Endpoints = append(p.Endpoints, endpoint("reviews", "10.1.0.22", nil))
+		p.VirtualServices = append(p.VirtualServices, &model.VirtualService{
+			Meta: model.Meta{Kind: model.KindVirtualService, Name: "reviews", Namespace: "default"},
+			Spec: &networking.VirtualService{Hosts: []string{"reviews"}, HTTP: []*networking.HTTPRoute{{
+				Route: []*networking.HTTPRouteDestination{{Destination: &networking.Destination{Host: "reviews"}}}}}},
+		})
+	})
 	settle(t, c, "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment")
 	waitFor(t, "every Istio metric to move", func() bool {
 		got := gather(t, reg)
 		for _, name := range []string{"pilot_xds", "pilot_xds_pushes", "pilot_proxy_convergence_time", "pilot_xds_push_time",
-			"pilot_debounce_time", "pilot_push_triggers", "pilot_xds_config_size_bytes", "pilot_services"} {
+			"pilot_debounce_time", "pilot_push_triggers", "pilot_xds_config_size_bytes", "pilot_services", "pilot_virt_services",
+			"pilot_total_xds_rejects"} {
 			if got[name] == 0 {
 				return false
 			}
