@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/minipilot/minipilot/xds/adsc"
 )
@@ -39,13 +41,19 @@ func bookinfoDir(t *testing.T) string {
 // sent (it ACKs every valid response) until the test ends.
 func connectSidecar(t *testing.T, addr, node string, meta map[string]any) {
 	t.Helper()
+	connectClient(t, addr, adsc.Options{NodeID: node, Metadata: meta})
+}
+
+// connectClient connects the Envoy-like client with any options (one that refuses some types, say).
+func connectClient(t *testing.T, addr string, opts adsc.Options) {
+	t.Helper()
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); conn.Close() })
-	c, err := adsc.Dial(ctx, conn, adsc.Options{NodeID: node, Metadata: meta})
+	c, err := adsc.Dial(ctx, conn, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +107,18 @@ func TestPilotctlAgainstTheFileAdapter(t *testing.T) {
 	p := StartPilot(t, "--config-dir", dir)
 	connectSidecar(t, p.GRPCAddr, operatorNode, map[string]any{"NAMESPACE": "default"})
 
+	// A second sidecar refuses its routes: ERROR, with the proxy's message in -o wide.
+	const refusing = "sidecar~127.0.0.31~ratings-v1.default~default.svc.cluster.local"
+	connectClient(t, p.GRPCAddr, adsc.Options{NodeID: refusing, Reject: func(typeURL string, _ []proto.Message) error {
+		if strings.HasSuffix(typeURL, "RouteConfiguration") {
+			return errors.New("route config refused by the test")
+		}
+		return nil
+	}})
 	status := eventuallyCtl(t, p, synced, "proxy-status")
 	t.Logf("pilotctl proxy-status:\n%s", status)
+	eventuallyCtl(t, p, regexp.MustCompile(regexp.QuoteMeta(refusing)+`\s+default\s+SotW\s+SYNCED\s+SYNCED\s+SYNCED\s+ERROR\s.*RDS: .*route config refused by the test`),
+		"proxy-status", "-o", "wide")
 	if out := ctl(t, p, "proxy-status", "productpage-v1.default"); strings.Count(out, " match (") != 4 {
 		t.Errorf("proxy-status <node> of a synced proxy: want all four types to match:\n%s", out)
 	}
