@@ -24,6 +24,8 @@ type PushRecord struct {
 	EndpointsOnly bool          `json:"endpointsOnly"`
 	Services      []string      `json:"services,omitempty"`
 	Streams       []*StreamPush `json:"streams"`
+	// byStream indexes Streams: every response sent looks its stream up.
+	byStream map[int64]*StreamPush
 }
 
 // StreamPush is what one stream was sent of a push. A stream whose config the change did not touch
@@ -62,13 +64,15 @@ func newPushLog(size int, metrics *Metrics) *pushLog {
 
 // begin records a push to the streams open now.
 func (l *pushLog) begin(snap *model.Snapshot, change model.Change, at time.Time, conns []*conn) {
-	r := &PushRecord{Generation: snap.Generation, ChangedAt: snap.ChangedAt, PushedAt: at, EndpointsOnly: change.EndpointsOnly()}
+	r := &PushRecord{Generation: snap.Generation, ChangedAt: snap.ChangedAt, PushedAt: at, EndpointsOnly: change.EndpointsOnly(),
+		byStream: make(map[int64]*StreamPush, len(conns))}
 	for host := range change.Endpoints {
 		r.Services = append(r.Services, host)
 	}
 	sort.Strings(r.Services)
 	for _, c := range conns {
-		r.Streams = append(r.Streams, &StreamPush{Node: c.proxy.ID, Stream: c.id})
+		sp := &StreamPush{Node: c.proxy.ID, Stream: c.id}
+		r.Streams, r.byStream[c.id] = append(r.Streams, sp), sp
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -89,13 +93,11 @@ func (l *pushLog) record(generation uint64) *PushRecord {
 }
 
 func (r *PushRecord) stream(c *conn) *StreamPush {
-	for _, sp := range r.Streams {
-		if sp.Stream == c.id {
-			return sp
-		}
+	if sp := r.byStream[c.id]; sp != nil {
+		return sp
 	}
 	sp := &StreamPush{Node: c.proxy.ID, Stream: c.id} // connected after the push began
-	r.Streams = append(r.Streams, sp)
+	r.Streams, r.byStream[c.id] = append(r.Streams, sp), sp
 	return sp
 }
 
@@ -174,6 +176,7 @@ func (s *Server) Pushes() []PushRecord {
 	out := make([]PushRecord, len(l.records))
 	for i, r := range l.records {
 		out[i] = *r
+		out[i].byStream = nil
 		out[i].Streams = make([]*StreamPush, len(r.Streams))
 		for j, sp := range r.Streams {
 			cp := *sp
