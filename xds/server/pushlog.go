@@ -24,8 +24,6 @@ type PushRecord struct {
 	EndpointsOnly bool          `json:"endpointsOnly"`
 	Services      []string      `json:"services,omitempty"`
 	Streams       []*StreamPush `json:"streams"`
-	// byStream indexes Streams: every response sent looks its stream up.
-	byStream map[int64]*StreamPush
 }
 
 // StreamPush is what one stream was sent of a push. A stream whose config the change did not touch
@@ -64,15 +62,13 @@ func newPushLog(size int, metrics *Metrics) *pushLog {
 
 // begin records a push to the streams open now.
 func (l *pushLog) begin(snap *model.Snapshot, change model.Change, at time.Time, conns []*conn) {
-	r := &PushRecord{Generation: snap.Generation, ChangedAt: snap.ChangedAt, PushedAt: at, EndpointsOnly: change.EndpointsOnly(),
-		byStream: make(map[int64]*StreamPush, len(conns))}
+	r := &PushRecord{Generation: snap.Generation, ChangedAt: snap.ChangedAt, PushedAt: at, EndpointsOnly: change.EndpointsOnly()}
 	for host := range change.Endpoints {
 		r.Services = append(r.Services, host)
 	}
 	sort.Strings(r.Services)
 	for _, c := range conns {
-		sp := &StreamPush{Node: c.proxy.ID, Stream: c.id}
-		r.Streams, r.byStream[c.id] = append(r.Streams, sp), sp
+		r.Streams = append(r.Streams, &StreamPush{Node: c.proxy.ID, Stream: c.id})
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -93,11 +89,13 @@ func (l *pushLog) record(generation uint64) *PushRecord {
 }
 
 func (r *PushRecord) stream(c *conn) *StreamPush {
-	if sp := r.byStream[c.id]; sp != nil {
-		return sp
+	for _, sp := range r.Streams {
+		if sp.Stream == c.id {
+			return sp
+		}
 	}
 	sp := &StreamPush{Node: c.proxy.ID, Stream: c.id} // connected after the push began
-	r.Streams, r.byStream[c.id] = append(r.Streams, sp), sp
+	r.Streams = append(r.Streams, sp)
 	return sp
 }
 
@@ -176,7 +174,6 @@ func (s *Server) Pushes() []PushRecord {
 	out := make([]PushRecord, len(l.records))
 	for i, r := range l.records {
 		out[i] = *r
-		out[i].byStream = nil
 		out[i].Streams = make([]*StreamPush, len(r.Streams))
 		for j, sp := range r.Streams {
 			cp := *sp
