@@ -45,6 +45,10 @@ type Proxy struct {
 	ClientVersion string `json:"clientVersion,omitempty"`
 	// ClientFeatures are the xDS client features the node announces (client_features).
 	ClientFeatures []string `json:"clientFeatures,omitempty"`
+	// IstioVersion is the Istio release of an Istio sidecar (node metadata ISTIO_VERSION), for metrics.
+	IstioVersion string `json:"istioVersion,omitempty"`
+	// ClusterID is the cluster an Istio sidecar says it runs in (node metadata CLUSTER_ID).
+	ClusterID string `json:"clusterID,omitempty"`
 }
 
 // Interception modes.

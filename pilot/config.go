@@ -5,8 +5,12 @@ package pilot
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"os"
 	"strings"
 	"time"
+
+	"go.uber.org/zap/zapcore"
 
 	"github.com/minipilot/minipilot/adapters/kube"
 )
@@ -26,6 +30,8 @@ type Config struct {
 	EndpointDebounce    time.Duration
 	EndpointDebounceMax time.Duration
 	LogLevel            string
+	// LogFormat is "json" (zap's production encoding) or "console" (for people).
+	LogFormat string
 	// ShutdownGrace is how long open streams get to finish on shutdown.
 	ShutdownGrace time.Duration
 	// MaxConnectionAge closes each xDS connection after about that long (MaxConnectionAgeGrace later
@@ -43,7 +49,8 @@ type Config struct {
 	WatchNamespaces []string
 	// RemoteKubeconfigs add the services and endpoints of other clusters: "name=path" or a path.
 	RemoteKubeconfigs []string
-	// LeaderElectionNamespace holds the Lease that picks the replica writing rule statuses.
+	// LeaderElectionNamespace holds the Lease that picks the replica writing rule statuses; empty
+	// is pilot's own namespace (LeaseNamespace).
 	LeaderElectionNamespace string
 
 	Security SecurityConfig
@@ -66,6 +73,7 @@ func BindFlags(fs *flag.FlagSet) *Config {
 	fs.DurationVar(&c.EndpointDebounce, "endpoint-debounce", 10*time.Millisecond, "quiet period after a change to endpoints alone (pods scaling, rolling, failing readiness) before it is pushed")
 	fs.DurationVar(&c.EndpointDebounceMax, "endpoint-debounce-max", 100*time.Millisecond, "longest a change to endpoints alone waits for a quiet period")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "json", "log format: json (one object a line, for collectors) or console (for people)")
 	fs.DurationVar(&c.ShutdownGrace, "shutdown-grace", 5*time.Second, "on SIGTERM, open xDS streams keep being served and are closed one by one over this long, so proxies move to other replicas gradually")
 	fs.DurationVar(&c.MaxConnectionAge, "max-connection-age", 30*time.Minute, "close each xDS connection after about this long (±10% jitter) so proxies rebalance across replicas; 0 never")
 	fs.DurationVar(&c.MaxConnectionAgeGrace, "max-connection-age-grace", 10*time.Second, "how long an aged connection's streams get before it is closed")
@@ -80,7 +88,7 @@ func BindFlags(fs *flag.FlagSet) *Config {
 		c.RemoteKubeconfigs = append(c.RemoteKubeconfigs, v)
 		return nil
 	})
-	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", "istio-system", "namespace of the Lease that elects the replica writing the status of routing rules")
+	fs.StringVar(&c.LeaderElectionNamespace, "leader-election-namespace", "", "namespace of the Lease that elects the replica writing the status of routing rules (default: pilot's own namespace: $POD_NAMESPACE, else the kubeconfig context's, else \"default\")")
 	c.Security.bindFlags(fs)
 	fs.StringVar(&c.MeshConfigFile, "mesh-config", "", "Istio MeshConfig YAML file (rootNamespace, outboundTrafficPolicy, default exportTo, localityLbSetting, protocolDetectionTimeout, ...), watched; without it, in Kubernetes, the mesh key of the --mesh-configmap ConfigMap")
 	fs.StringVar(&c.MeshConfigMap, "mesh-configmap", "istio", "in Kubernetes without --mesh-config: the ConfigMap whose mesh key holds the MeshConfig, watched")
@@ -103,8 +111,11 @@ func (c *Config) Validate() error {
 	if c.Kube() && c.MeshConfigFile == "" && (c.MeshConfigMap == "" || c.MeshConfigNamespace == "") {
 		errs = append(errs, errors.New("--mesh-configmap and --mesh-config-namespace must not be empty (or give --mesh-config)"))
 	}
-	if c.Kube() && c.LeaderElectionNamespace == "" {
-		errs = append(errs, errors.New("--leader-election-namespace must not be empty"))
+	if c.LogFormat != "json" && c.LogFormat != "console" {
+		errs = append(errs, fmt.Errorf("--log-format %q: want json or console", c.LogFormat))
+	}
+	if _, err := zapcore.ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.LogLevel))
 	}
 	if _, err := kube.ParseRemoteSpecs(c.RemoteKubeconfigs); err != nil {
 		errs = append(errs, err)
@@ -133,4 +144,22 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// CheckConfigDir says what is wrong with --config-dir on disk: it must be a directory that exists.
+// (While pilot runs, a directory that goes away keeps its last config in force instead.)
+func (c *Config) CheckConfigDir() error {
+	if c.ConfigDir == "" {
+		return nil
+	}
+	info, err := os.Stat(c.ConfigDir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("--config-dir %s: no such directory", c.ConfigDir)
+	case err != nil:
+		return fmt.Errorf("--config-dir %s: %v", c.ConfigDir, err)
+	case !info.IsDir():
+		return fmt.Errorf("--config-dir %s: is a file, not a directory of manifests (give the directory that holds it)", c.ConfigDir)
+	}
+	return nil
 }

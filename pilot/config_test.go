@@ -29,7 +29,8 @@ func TestConfigSources(t *testing.T) {
 		{[]string{"--in-cluster"}, ""},
 		{[]string{"--kubeconfig", "/k", "--config-dir", "/d"}, ""},
 		{[]string{"--kubeconfig", "/k", "--in-cluster"}, "give one"},
-		{[]string{"--kubeconfig", "/k", "--leader-election-namespace", ""}, "--leader-election-namespace"},
+		{[]string{"--kubeconfig", "/k", "--log-format", "text"}, "--log-format"},
+		{[]string{"--kubeconfig", "/k", "--log-level", "loud"}, "--log-level"},
 		{[]string{"--kubeconfig", "/k", "--remote-kubeconfig", "west="}, "no path"},
 	} {
 		err := parse(t, tc.args...).Validate()
@@ -51,8 +52,8 @@ func TestConfigKubeFlags(t *testing.T) {
 	if !slices.Equal(cfg.RemoteKubeconfigs, []string{"west=/w,/n", "south=/s"}) {
 		t.Errorf("remote kubeconfigs %q", cfg.RemoteKubeconfigs)
 	}
-	if cfg.LeaderElectionNamespace != "istio-system" {
-		t.Errorf("leader election namespace %q", cfg.LeaderElectionNamespace)
+	if cfg.LeaderElectionNamespace != "" {
+		t.Errorf("leader election namespace %q, want empty (pilot's own)", cfg.LeaderElectionNamespace)
 	}
 }
 

@@ -41,6 +41,8 @@ func (d *debugHandlers) mux() *http.ServeMux {
 	mux.HandleFunc("GET /debug/authz", d.authz)
 	// The mesh config in force, as Istio's /debug/mesh: where it was read, and what of it is unused.
 	mux.HandleFunc("GET /debug/mesh", func(w http.ResponseWriter, _ *http.Request) { d.writeJSON(w, d.store.Current().Mesh()) })
+	mux.HandleFunc("GET /debug/pushz", d.pushz)
+	mux.HandleFunc("POST /debug/preview", d.preview)
 	mux.HandleFunc("GET /readyz", d.readyz)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))

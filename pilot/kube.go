@@ -3,6 +3,7 @@ package pilot
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -145,7 +146,7 @@ func configController(ctx context.Context, cfg *Config, c kube.Cluster, client k
 	if err != nil {
 		return nil, nil, fmt.Errorf("cluster %s: %w", c.Name, err)
 	}
-	election := kube.LeaderElection{Namespace: cfg.LeaderElectionNamespace, Log: log}
+	election := kube.LeaderElection{Namespace: cfg.LeaseNamespace(os.Getenv), Log: log, Clock: opts.Clock}
 	return []task{
 		{"kube-config/" + c.Name, func(ctx context.Context) error {
 			go warnIfCRDsMissing(client, c.Name, log)

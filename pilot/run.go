@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -54,8 +55,11 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 	}
 	sources = append(sources, sec.tasks...)
 
+	metrics := server.NewMetrics(registry)
+	metrics.SetBuild(Version())
 	xds := server.New(store, server.Options{
-		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, EndpointDebounce: cfg.EndpointDebounce, EndpointMaxDelay: cfg.EndpointDebounceMax, Clock: clk, Log: log, Metrics: server.NewMetrics(registry),
+		Debounce: cfg.Debounce, MaxDelay: cfg.DebounceMax, EndpointDebounce: cfg.EndpointDebounce, EndpointMaxDelay: cfg.EndpointDebounceMax, Clock: clk, Log: log, Metrics: metrics,
+		Version: Version(), InstanceID: instanceID(),
 		Report: func(w translate.Warning) {
 			if status != nil {
 				status.TranslationWarning(w.Object, w.Message) // an Event on the rule, when it is in the cluster
@@ -100,6 +104,7 @@ func Run(ctx context.Context, cfg *Config, log *zap.Logger) error {
 		})
 	}
 	g.Go(func() error { xds.Run(gctx); return nil })
+	g.Go(func() error { warnIfNothingServed(gctx, clk, store, xds, cfg, log); return nil })
 	for _, l := range listeners {
 		if l != nil {
 			g.Go(func() error { return l.server.Serve(l.lis) })
@@ -148,4 +153,38 @@ func shutdown(xds *server.Server, grpcServers []*grpc.Server, h *http.Server, gr
 	hctx, hcancel := context.WithTimeout(context.Background(), time.Second)
 	defer hcancel()
 	_ = h.Shutdown(hctx)
+}
+
+// instanceID names this replica to istioctl: the Pod's name (POD_NAME, as istiod reads it), else the
+// host's.
+func instanceID() string {
+	if name := os.Getenv("POD_NAME"); name != "" {
+		return name
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "minipilot"
+	}
+	return host
+}
+
+// warnIfNothingServed says so, once, when the sources have synced and hold no service and no rule:
+// a --config-dir of the wrong directory (or one whose files all failed) is otherwise silent.
+func warnIfNothingServed(ctx context.Context, clk clock.WithTicker, store *model.Store, xds *server.Server, cfg *Config, log *zap.Logger) {
+	tick := clk.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !xds.Ready() {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C():
+		}
+	}
+	snap := store.Current()
+	if len(snap.Services) > 0 || len(snap.VirtualServices) > 0 || len(snap.Gateways) > 0 {
+		return
+	}
+	log.Warn("the config sources hold no Service, ServiceEntry, VirtualService or Gateway: proxies will get an empty config",
+		zap.String("configDir", cfg.ConfigDir), zap.Bool("kube", cfg.Kube()), zap.Int("rejected", len(snap.Rejections)),
+		zap.String("hint", "see /debug/configz for documents that were refused"))
 }

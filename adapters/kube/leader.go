@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"k8s.io/utils/clock"
 )
 
 // LeaderElection configures the election of the replica that writes statuses.
@@ -24,6 +25,8 @@ type LeaderElection struct {
 	RenewDeadline time.Duration
 	RetryPeriod   time.Duration
 	Log           *zap.Logger
+	// Clock paces the retries while the Lease cannot be written (leader_preflight.go).
+	Clock clock.Clock
 }
 
 // DefaultLeaseName is the Lease the replicas of minipilot contend for.
@@ -55,6 +58,9 @@ func (l LeaderElection) withDefaults() LeaderElection {
 	if l.RetryPeriod == 0 {
 		l.RetryPeriod = 2 * time.Second
 	}
+	if l.Clock == nil {
+		l.Clock = clock.RealClock{}
+	}
 	if l.Log == nil {
 		l.Log = zap.NewNop()
 	}
@@ -71,6 +77,9 @@ func (l LeaderElection) Run(ctx context.Context, client kubernetes.Interface, w 
 		LeaseMeta:  metav1.ObjectMeta{Namespace: l.Namespace, Name: l.Name},
 		Client:     client.CoordinationV1(),
 		LockConfig: resourcelock.ResourceLockConfig{Identity: l.Identity},
+	}
+	if !l.waitUntilWritable(ctx, client, lock.LeaseMeta) {
+		return nil
 	}
 	for ctx.Err() == nil {
 		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{

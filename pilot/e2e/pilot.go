@@ -20,31 +20,83 @@ import (
 	"time"
 )
 
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
 // Binary builds pilot-discovery once per test process and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "minipilot-e2e-")
+	return pilotDiscovery.path(t)
+}
+
+// Pilotctl builds pilotctl once per test process and returns its path.
+func Pilotctl(t testing.TB) string {
+	t.Helper()
+	return pilotctl.path(t)
+}
+
+var (
+	pilotDiscovery = &built{pkg: "github.com/minipilot/minipilot/pilot/cmd/pilot-discovery"}
+	pilotctl       = &built{pkg: "github.com/minipilot/minipilot/pilot/cmd/pilotctl"}
+	// buildDir holds the binaries the tests build; RemoveBuilt deletes it.
+	buildDir struct {
+		sync.Mutex
+		path string
+	}
+)
+
+// built is a binary of this module, built (with the race detector) once per test process.
+type built struct {
+	pkg  string
+	once sync.Once
+	bin  string
+	err  error
+}
+
+func (b *built) path(t testing.TB) string {
+	t.Helper()
+	b.once.Do(func() {
+		dir, err := binDir()
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		binary = filepath.Join(dir, "pilot-discovery")
-		cmd := exec.Command("go", "build", "-race", "-o", binary, "github.com/minipilot/minipilot/pilot/cmd/pilot-discovery")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("building pilot-discovery: %v\n%s", err, out)
+		b.bin = filepath.Join(dir, filepath.Base(b.pkg))
+		args := []string{"build", "-race", "-o", b.bin}
+		if overlay := os.Getenv(EnvBuildOverlay); overlay != "" {
+			args = append(args, "-overlay", overlay)
 		}
+		cmd := exec.Command("go", append(args, b.pkg)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("building %s: %v\n%s", b.pkg, err, out)
+			return
+		}
+		b.err = readSources(b.pkg)
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return binary
+	return b.bin
+}
+
+func binDir() (string, error) {
+	buildDir.Lock()
+	defer buildDir.Unlock()
+	if buildDir.path == "" {
+		dir, err := os.MkdirTemp("", "minipilot-e2e-")
+		if err != nil {
+			return "", err
+		}
+		buildDir.path = dir
+	}
+	return buildDir.path, nil
+}
+
+// RemoveBuilt deletes the binaries the tests built (TestMain calls it when the tests are done).
+func RemoveBuilt() {
+	buildDir.Lock()
+	defer buildDir.Unlock()
+	if buildDir.path != "" {
+		_ = os.RemoveAll(buildDir.path)
+		buildDir.path = ""
+	}
 }
 
 // Pilot is a running pilot-discovery process.
@@ -249,4 +301,31 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// EnvBuildOverlay names a `go build -overlay` file for the binaries the tests build: a test uses it
+// to prove that a broken binary fails the tests that run it (TestABrokenPilotFailsTheE2ETests).
+const EnvBuildOverlay = "MINIPILOT_E2E_BUILD_OVERLAY"
+
+// readSources opens every Go file of this module that a binary is built from. The Go test cache
+// records the files a test opens as its inputs, so a change to pilot-discovery's source makes
+// `go test` run the e2e tests again rather than report them "(cached)", as it would for a binary
+// built behind its back.
+func readSources(pkg string) error {
+	out, err := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if eq .Module.Path "github.com/minipilot/minipilot"}}{{.Dir}}{{end}}{{end}}`, pkg).Output()
+	if err != nil {
+		return fmt.Errorf("listing the sources of %s: %w", pkg, err)
+	}
+	for _, dir := range strings.Fields(string(out)) {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if _, err := os.ReadFile(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -34,17 +34,17 @@ func (s *Server) sendWithin(c *conn, t int, size int64, resources int, send func
 	if err := s.sending.Acquire(c.ctx, weight); err != nil {
 		return err
 	}
+	start := s.opts.Clock.Now()
 	if err := send(); err != nil {
 		s.sending.Release(weight)
+		s.opts.Metrics.sendFailed(t)
 		return err
 	}
 	c.mu.Lock()
 	s.releaseBudget(c, t)
 	c.budget[t] = heldBudget{weight: weight, since: s.opts.Clock.Now()}
 	c.mu.Unlock()
-	s.opts.Metrics.pushes.WithLabelValues(typeShort[t]).Inc()
-	s.opts.Metrics.sentBytes.WithLabelValues(typeShort[t]).Add(float64(size))
-	s.opts.Metrics.sentResources.WithLabelValues(typeShort[t]).Add(float64(resources))
+	s.opts.Metrics.sent(t, size, resources, s.opts.Clock.Since(start))
 	return nil
 }
 

@@ -96,6 +96,7 @@ func (s *Server) dueDeltaResponses(c *conn, nonce *int64) []*deltaResponse {
 		resp := &deltaResponse{version: set.version, typeURL: typeURLs[t], nonce: strconv.FormatInt(*nonce, 10), removed: removed, entries: changed}
 		c.sent[t] = exchange{Version: set.version, Nonce: resp.nonce, At: now}
 		c.inflight[t] = true
+		s.pushes.sent(c, t, now)
 		c.remember(t, set)
 		out = append(out, resp)
 	}
@@ -124,7 +125,8 @@ func (s *Server) takeAnswer(c *conn, t int, ex exchange, message string, refused
 	if refused {
 		c.nack[t] = nackRecord{exchange: ex, Message: message, Resources: c.named(t, ex.Version, message)}
 		c.holds[t], c.holdsSet[t] = c.ackedSet[t].version, c.ackedSet[t] // the client keeps what it last accepted
-		s.opts.Metrics.nacks.WithLabelValues(typeShort[t]).Inc()
+		s.opts.Metrics.nacked(t)
+		s.pushes.answered(c, t, ex.At, message)
 		s.log.Warn("proxy rejected config", zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("protocol", c.protocol()),
 			zap.String("type", typeShort[t]), zap.Strings("resources", c.nack[t].Resources), zap.String("version", ex.Version), zap.String("error", message))
 		if snap := s.snapshot.Load(); snap != nil && len(c.nack[t].Resources) > 0 {
@@ -136,6 +138,7 @@ func (s *Server) takeAnswer(c *conn, t int, ex exchange, message string, refused
 		return
 	}
 	c.acked[t] = ex
+	s.pushes.answered(c, t, ex.At, "")
 	set, ok := c.recentSet(t, ex.Version)
 	if !ok {
 		return

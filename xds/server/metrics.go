@@ -15,6 +15,8 @@ type Metrics struct {
 	sentResources *prometheus.CounterVec
 	// translated counts the views translated, from scratch or by patching their endpoint sets or routes.
 	translated *prometheus.CounterVec
+	// istio are the same facts under Istio's names, for its dashboards (istio_metrics.go).
+	istio *istioMetrics
 }
 
 // NewMetrics creates the metrics and registers them with reg (none when reg is nil).
@@ -52,9 +54,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "minipilot_xds_view_translations_total",
 			Help: "Translations of a view (proxies that read the same inputs), by how: full, endpoints (only the changed endpoint sets rebuilt) or routes (a sidecar view's listeners and routes, for a VirtualService change).",
 		}, []string{"how"}),
+		istio: newIstioMetrics(),
 	}
 	if reg != nil {
 		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused, m.sentBytes, m.sentResources, m.translated)
+		reg.MustRegister(m.istio.collectors()...)
 	}
 	return m
 }

@@ -35,6 +35,7 @@ func proxyFromNode(node *corev3.Node) (*model.Proxy, error) {
 	if l := node.GetLocality(); l != nil {
 		proxy.Locality = model.Locality{Region: l.GetRegion(), Zone: l.GetZone(), SubZone: l.GetSubZone()}
 	}
+	proxy.IstioVersion, proxy.ClusterID = meta["ISTIO_VERSION"].GetStringValue(), meta["CLUSTER_ID"].GetStringValue()
 	if ns := meta["NAMESPACE"].GetStringValue(); ns != "" {
 		proxy.Namespace = ns
 	}

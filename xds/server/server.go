@@ -54,6 +54,9 @@ type Options struct {
 	// ReportRejection, when set, hears once of each resource a proxy refused (NACKed), for each
 	// config object it was built from (a Kubernetes Event on the rule, say). It must not block.
 	ReportRejection func(translate.Warning)
+	// Version and InstanceID identify this pilot to istioctl (the debug types' control_plane).
+	Version    string
+	InstanceID string
 }
 
 // Server serves xDS from the model in a store.
@@ -69,6 +72,8 @@ type Server struct {
 	translations atomic.Pointer[translationCache]
 	warnings     *warningLog
 	rejections   *rejectionReporter
+	// pushes remembers the last pushes, who was sent each and when they took it (/debug/pushz).
+	pushes *pushLog
 
 	mu      sync.Mutex
 	conns   map[int64]*conn
@@ -108,6 +113,7 @@ func New(store *model.Store, opts Options) *Server {
 		log:        log,
 		warnings:   newWarningLog(log, opts.Report),
 		rejections: newRejectionReporter(log, opts.ReportRejection),
+		pushes:     newPushLog(pushLogSize, opts.Metrics),
 		conns:      map[int64]*conn{},
 		perNode:    map[string]int{},
 		draining:   make(chan struct{}),
@@ -192,6 +198,8 @@ func (s *Server) publish(snap *model.Snapshot, change model.Change, start time.T
 	s.translations.Store(cache)
 	s.snapshot.Store(snap)
 	conns := s.connList()
+	s.opts.Metrics.published(snap, change, start)
+	s.pushes.begin(snap, change, start, conns)
 	work := make(chan *conn)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), max(len(conns), 1)) {
@@ -301,6 +309,7 @@ func (s *Server) openConn(node *corev3.Node, aggregated, delta bool) (*conn, err
 	if s.perNode[proxy.ID] == 1 {
 		s.opts.Metrics.proxies.Inc()
 	}
+	s.opts.Metrics.streamOpened(proxy.IstioVersion)
 	s.log.Info("proxy connected", zap.String("node", proxy.ID), zap.Int64("stream", c.id), zap.Bool("proxyless", proxy.Proxyless),
 		zap.String("namespace", proxy.Namespace), zap.Bool("aggregated", aggregated), zap.String("protocol", c.protocol()))
 	return c, nil
@@ -319,5 +328,7 @@ func (s *Server) closeConn(c *conn) {
 		delete(s.perNode, id)
 		s.opts.Metrics.proxies.Dec()
 	}
+	s.opts.Metrics.streamClosed(c.proxy.IstioVersion)
+	s.pushes.closed(c.id)
 	s.log.Info("proxy disconnected", zap.String("node", id), zap.Int64("stream", c.id))
 }

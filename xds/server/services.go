@@ -19,7 +19,7 @@ type adsService struct {
 }
 
 func (a adsService) StreamAggregatedResources(stream grpc.BidiStreamingServer[discoveryv3.DiscoveryRequest, discoveryv3.DiscoveryResponse]) error {
-	return a.s.serve(stream, -1)
+	return a.s.serveADS(stream)
 }
 
 func (a adsService) DeltaAggregatedResources(stream grpc.BidiStreamingServer[discoveryv3.DeltaDiscoveryRequest, discoveryv3.DeltaDiscoveryResponse]) error {

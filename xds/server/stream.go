@@ -151,6 +151,7 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*sotwResponse {
 		}
 		c.sent[t] = exchange{Version: set.version, Nonce: resp.nonce, At: now}
 		c.inflight[t], c.holds[t], c.holdsSet[t] = true, set.version, set
+		s.pushes.sent(c, t, now)
 		c.remember(t, set)
 		out = append(out, resp)
 	}

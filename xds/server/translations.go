@@ -152,6 +152,7 @@ func (c *translationCache) outbound(proxy *model.Proxy, listeners []string) (*tr
 	var res *translate.Resources
 	if err := recovered(func() { res = translate.Outbound(c.snap, proxy, listeners) }); err != nil {
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
+		c.metrics.translationFailed()
 		return nil, err
 	}
 	c.noteWarnings(res.Details)
@@ -193,6 +194,7 @@ func (c *translationCache) patchEndpoints(base *translation, proxy *model.Proxy)
 	var res *translate.Resources
 	if err := recovered(func() { res = base.plan.Rebuild(c.snap, c.change.Endpoints) }); err != nil {
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
+		c.metrics.translationFailed()
 		return nil, err
 	}
 	tr := &translation{sets: base.sets, plan: base.plan, listenerDetails: base.listenerDetails, routeHalf: base.routeHalf}
@@ -238,6 +240,7 @@ func (c *translationCache) inbound(proxy *model.Proxy) (*inboundSide, error) {
 	var res *translate.Resources
 	if err := recovered(func() { res = translate.Inbound(c.snap, proxy) }); err != nil {
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
+		c.metrics.translationFailed()
 		return nil, err
 	}
 	in := &inboundSide{generation: c.snap.Generation, warnings: res.Warnings}
