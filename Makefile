@@ -2,7 +2,8 @@
 #   make run   — build pilot-discovery and serve examples/bookinfo on :15010 (xDS) and 127.0.0.1:15014 (debug)
 #   make test  — lint, then every test (race detector on), building the real kube-apiserver, etcd and
 #                kubectl the integration tests need into bin/ the first time (a few minutes, cached after),
-#                and installing gRPC's C core (Debian's python3-grpcio) for the e2e tests' third client
+#                and installing gRPC's C core (Debian's python3-grpcio) and gRPC's Node.js (@grpc/grpc-js-xds,
+#                from npm) for the e2e tests' other real gRPC clients
 
 GO        ?= go
 BIN       := bin
@@ -17,6 +18,7 @@ include Makefile.kube
 include Makefile.codegen
 include Makefile.istio
 include Makefile.grpccore
+include Makefile.grpcjs
 
 .PHONY: all build run test lint fmt vet staticcheck fuzz bench load clean
 
@@ -30,10 +32,10 @@ run: build
 
 # test runs everything CI runs. The kube binaries are real, built from the Go module proxy; the CRD
 # tests regenerate the manifests with controller-gen to prove they are up to date; gRPC's C core comes
-# from Debian's apt (grpc-core). The end-to-end tests build pilot-discovery themselves, which the test
+# from Debian's apt (grpc-core), grpc-js from npm (grpc-js). The end-to-end tests build pilot-discovery themselves, which the test
 # cache cannot see: they always run (-count=1), so that a broken binary can never pass as "(cached)".
 E2E_PKGS := ./pilot/e2e/...
-test: lint kube-bins codegen-bins grpc-core
+test: lint kube-bins codegen-bins grpc-core grpc-js
 	$(GO) test -race -timeout $(TEST_TIMEOUT) $$($(GO) list $(PKGS) | grep -v /pilot/e2e)
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(E2E_PKGS)
 	$(MAKE) --no-print-directory fuzz
