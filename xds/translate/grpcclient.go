@@ -32,6 +32,11 @@ import (
 //     default; earlier behind an environment variable); the C core refuses it at every version
 //     ("LB policy is not supported"). Other clients get round robin, with a warning.
 //
+//   - Fault aborts. grpc-js refuses a route config whose fault abort has no percentage ("abort.
+//     percentage unset"), which the others read as 0%: every gRPC client gets the 0% outright
+//     (perFilterConfig). grpc-js reads the older header matchers but contains_match, which Istio's
+//     matches never produce, and refuses LEAST_REQUEST like the C core.
+//
 // The C core gets the older forms at every version: which release first read string_match is not
 // something the tests establish, and it reads the older forms at every release.
 
