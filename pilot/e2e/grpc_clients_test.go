@@ -178,6 +178,34 @@ func TestBookinfoSamplesWithEveryGRPCClient(t *testing.T) {
 		}
 	})
 
+	t.Run("beyond the samples: a direct response fails its RPCs, an abort without a percentage aborts none", func(t *testing.T) {
+		// grpc-js refuses both forms as Envoy reads them: it gets each in a form it reads.
+		writeFile(t, routingFile, `apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings}
+spec:
+  hosts: [ratings]
+  http:
+  - match: [{headers: {end-user: {exact: jason}}}]
+    directResponse: {status: 503}
+  - match: [{headers: {end-user: {exact: mia}}}]
+    fault: {abort: {grpcStatus: INTERNAL}}
+    route: [{destination: {host: ratings, subset: v1}}]
+  - route: [{destination: {host: ratings, subset: v1}}]
+`)
+		inForce(t, "jason's RPCs failed", func(c routingClient) error {
+			if got := c.Count(ratingsTarget, 5, "end-user", "jason"); got.Codes[codes.Unavailable] != 5 {
+				return fmt.Errorf("got %s", got)
+			}
+			return nil
+		})
+		for _, c := range clients {
+			if got := c.client.Count(ratingsTarget, 20, "end-user", "mia"); got.ByBackend["ratings-v1"] != 20 {
+				t.Errorf("%s: an abort without a percentage should abort none of mia's RPCs, got %s", c.name, got)
+			}
+		}
+	})
+
 	t.Run("no client refused a config", func(t *testing.T) {
 		for _, c := range clients {
 			assertNoNACK(t, pilot, c.nodeID)

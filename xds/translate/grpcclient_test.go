@@ -83,6 +83,7 @@ func TestGRPCClientsShareViewsByWhatTheyAccept(t *testing.T) {
 		"C core 1.51":     grpcCore51,
 		"C++ 1.51":        {"gRPC C-core linux C++", "C-core 29.0.0 C++ 1.51.1"},
 		"grpc-java":       {"gRPC Java", "1.68.0"},
+		"grpc-js 1.14":    {"gRPC Node Pure JS", "1.14.1"},
 		"no user agent":   {},
 	}
 	shared := [][]string{
@@ -90,6 +91,7 @@ func TestGRPCClientsShareViewsByWhatTheyAccept(t *testing.T) {
 		{"grpc-go 1.72", "grpc-go 1.56"},
 		{"grpc-go 1.55"},
 		{"grpc-go 1.54", "C core 1.51", "C++ 1.51", "grpc-java", "no user agent"},
+		{"grpc-js 1.14"},
 	}
 	keyOf := func(name string) string { return translate.ViewKey(snap, agents[name].on(*base), in.ListenerNames) }
 	for i, group := range shared {

@@ -5,12 +5,14 @@ package translate_test
 import (
 	"fmt"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	faultv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/minipilot/minipilot/xds/translate"
 )
@@ -102,13 +104,11 @@ func jsRefusals(r *translate.Resources) []string {
 }
 
 // TestGRPCJSAcceptsEveryProxylessGolden: every proxyless golden case, translated for grpc-js 1.14.1,
-// holds nothing grpc-js refuses, and neither does its warm-up route — but for routes that redirect
-// or answer directly, which grpc-js refuses and for which the translator has no form yet that
-// fails their RPCs in grpc-js as grpc-go and the C core do (UNAVAILABLE); the case that has them
-// must still say so, so that the day it is fixed this test is tightened.
+// holds nothing grpc-js refuses, and neither does its warm-up route; routes that redirect or answer
+// directly reach it as an abort with UNAVAILABLE, the status grpc-go and the C core give them.
 func TestGRPCJSAcceptsEveryProxylessGolden(t *testing.T) {
 	inputs, _ := filepath.Glob("testdata/in/*.yaml")
-	tested, knownGap := 0, 0
+	tested, nonRoutes := 0, 0
 	for _, path := range inputs {
 		in, snap, proxy := loadGolden(t, path)
 		if !proxy.Proxyless {
@@ -121,19 +121,39 @@ func TestGRPCJSAcceptsEveryProxylessGolden(t *testing.T) {
 				res.Routes = append(res.Routes, translate.WithWarmupRoute(rc, translate.RouteClusters(rc)))
 			}
 			for _, p := range jsRefusals(res) {
-				if strings.Contains(p, "unsupported action") {
-					knownGap++
-					t.Logf("known gap: %s", p)
-					continue
-				}
 				t.Error(p)
+			}
+			// Where grpc-go is sent a redirect or a direct response, grpc-js gets the abort.
+			goRoutes := translate.ForProxy(snap, grpcGo185.on(*proxy), in.ListenerNames).Routes
+			for i, rc := range goRoutes {
+				for j, vh := range rc.VirtualHosts {
+					for k, r := range vh.Routes {
+						if r.GetRoute() != nil {
+							continue
+						}
+						nonRoutes++
+						js := res.Routes[i].VirtualHosts[j].Routes[k]
+						if !abortsUnavailable(t, js) || js.Name != r.Name || !proto.Equal(js.Match, r.Match) {
+							t.Errorf("route %q (%T for grpc-go) should reach grpc-js with the same match, aborted with UNAVAILABLE: %v", r.Name, r.Action, js)
+						}
+					}
+				}
 			}
 		})
 	}
-	if tested < 5 {
-		t.Fatalf("only %d proxyless golden cases", tested)
+	if tested < 5 || nonRoutes == 0 {
+		t.Fatalf("only %d proxyless golden cases, %d routes that redirect or answer directly", tested, nonRoutes)
 	}
-	if knownGap == 0 {
-		t.Error("no golden case has a redirect or direct response for grpc-js any more: drop the allowance above")
+}
+
+// abortsUnavailable: the route's fault config aborts every RPC with UNAVAILABLE.
+func abortsUnavailable(t *testing.T, r *routev3.Route) bool {
+	t.Helper()
+	fault := &faultv3.HTTPFault{}
+	if err := r.GetTypedPerFilterConfig()["envoy.filters.http.fault"].UnmarshalTo(fault); err != nil {
+		return false
 	}
+	p := fault.GetAbort().GetPercentage()
+	return r.GetRoute().GetCluster() != "" && fault.GetAbort().GetGrpcStatus() == uint32(codes.Unavailable) &&
+		p.GetNumerator() == 100 && p.GetDenominator() == typev3.FractionalPercent_HUNDRED
 }
