@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"os"
+	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,10 +22,7 @@ const (
 func StartCoreClient(t testing.TB, xdsAddr, nodeName string) *ScriptClient {
 	t.Helper()
 	if err := exec.Command(corePython, "-c", "import grpc").Run(); err != nil {
-		if os.Getenv(envAllowSkipGRPCCore) == "1" {
-			t.Skipf("%s cannot import grpc (%v); skipped as %s=1 says", corePython, err, envAllowSkipGRPCCore)
-		}
-		t.Fatalf("%s cannot import grpc (%v): run `make grpc-core` (apt-get install python3-grpcio), or set %s=1 to skip", corePython, err, envAllowSkipGRPCCore)
+		needTool(t, envAllowSkipGRPCCore, fmt.Sprintf("%s cannot import grpc (%v)", corePython, err), "`make grpc-core` (apt-get install python3-grpcio)")
 	}
 	return startScriptClient(t, scriptSpec{
 		impl:  "gRPC C core",

@@ -98,6 +98,16 @@ func startScriptClient(t testing.TB, spec scriptSpec, xdsAddr, nodeName string) 
 	return c
 }
 
+// needTool fails the test for a missing client tool, saying how to install it, or skips it where the
+// environment variable allowSkip is 1.
+func needTool(t testing.TB, allowSkip, why, install string) {
+	t.Helper()
+	if os.Getenv(allowSkip) == "1" {
+		t.Skipf("%s; skipped as %s=1 says", why, allowSkip)
+	}
+	t.Fatalf("%s: run %s, or set %s=1 to skip", why, install, allowSkip)
+}
+
 // testdataScript is the path of a client script in testdata, beside this file.
 func testdataScript(name string) string {
 	_, file, _, _ := runtime.Caller(0)

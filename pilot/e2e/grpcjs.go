@@ -27,10 +27,10 @@ func StartJSClient(t testing.TB, xdsAddr, nodeName string) *ScriptClient {
 	t.Helper()
 	modules := grpcJSModules()
 	if _, err := os.Stat(filepath.Join(modules, "@grpc", "grpc-js-xds", "package.json")); err != nil {
-		skipOrFailJS(t, "@grpc/grpc-js-xds is not installed in "+modules+": "+err.Error())
+		needTool(t, envAllowSkipGRPCJS, "@grpc/grpc-js-xds is not installed: "+err.Error(), "`make grpc-js` (npm ci)")
 	}
 	if _, err := exec.LookPath(jsNode); err != nil {
-		skipOrFailJS(t, err.Error())
+		needTool(t, envAllowSkipGRPCJS, err.Error(), "`make grpc-js` after installing Node.js 20+ and npm")
 	}
 	return startScriptClient(t, scriptSpec{
 		impl:  "grpc-js",
@@ -38,14 +38,6 @@ func StartJSClient(t testing.TB, xdsAddr, nodeName string) *ScriptClient {
 		env:   []string{"NODE_PATH=" + modules, "GRPC_TRACE=xds_client", "GRPC_VERBOSITY=DEBUG"},
 		nacks: jsNACKs,
 	}, xdsAddr, nodeName)
-}
-
-func skipOrFailJS(t testing.TB, why string) {
-	t.Helper()
-	if os.Getenv(envAllowSkipGRPCJS) == "1" {
-		t.Skipf("%s; skipped as %s=1 says", why, envAllowSkipGRPCJS)
-	}
-	t.Fatalf("%s: run `make grpc-js` (npm ci), or set %s=1 to skip", why, envAllowSkipGRPCJS)
 }
 
 // grpcJSModules is where `make grpc-js` installs the modules: bin/grpcjs at the repository's root.

@@ -35,27 +35,18 @@ func (u userAgent) on(p model.Proxy) *model.Proxy {
 // server adds it when routes name new clusters). The same cases for grpc-go 1.85 keep the current
 // forms: the choice is per client.
 func TestOldCoreAcceptsEveryProxylessGolden(t *testing.T) {
-	inputs, _ := filepath.Glob("testdata/in/*.yaml")
-	tested := 0
-	for _, path := range inputs {
-		in, snap, proxy := loadGolden(t, path)
-		if !proxy.Proxyless {
-			continue
+	tested := eachProxylessGolden(t, func(t *testing.T, in goldenInput, snap *model.Snapshot, proxy *model.Proxy) {
+		res := translate.ForProxy(snap, grpcCore51.on(*proxy), in.ListenerNames)
+		for _, p := range coreRefusals(res) {
+			t.Error(p)
 		}
-		tested++
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			res := translate.ForProxy(snap, grpcCore51.on(*proxy), in.ListenerNames)
-			for _, p := range coreRefusals(res) {
-				t.Error(p)
+		for _, rc := range res.Routes {
+			warm := translate.WithWarmupRoute(rc, translate.RouteClusters(rc))
+			for _, p := range coreRefusals(&translate.Resources{Routes: []*routev3.RouteConfiguration{warm}}) {
+				t.Errorf("with the warm-up route: %s", p)
 			}
-			for _, rc := range res.Routes {
-				warm := translate.WithWarmupRoute(rc, translate.RouteClusters(rc))
-				for _, p := range coreRefusals(&translate.Resources{Routes: []*routev3.RouteConfiguration{warm}}) {
-					t.Errorf("with the warm-up route: %s", p)
-				}
-			}
-		})
-	}
+		}
+	})
 	if tested < 4 {
 		t.Fatalf("only %d proxyless golden cases", tested)
 	}
@@ -65,6 +56,23 @@ func TestOldCoreAcceptsEveryProxylessGolden(t *testing.T) {
 		!strings.Contains(refusals, "LEAST_REQUEST") {
 		t.Errorf("grpc-go 1.85 should get string_match and LEAST_REQUEST, which the old core refuses; refusals:\n%s", refusals)
 	}
+}
+
+// eachProxylessGolden runs check, as a subtest, on every golden case of a proxyless client, and says
+// how many there are.
+func eachProxylessGolden(t *testing.T, check func(t *testing.T, in goldenInput, snap *model.Snapshot, proxy *model.Proxy)) int {
+	t.Helper()
+	inputs, _ := filepath.Glob("testdata/in/*.yaml")
+	tested := 0
+	for _, path := range inputs {
+		in, snap, proxy := loadGolden(t, path)
+		if !proxy.Proxyless {
+			continue
+		}
+		tested++
+		t.Run(filepath.Base(path), func(t *testing.T) { check(t, in, snap, proxy) })
+	}
+	return tested
 }
 
 // TestGRPCClientsShareViewsByWhatTheyAccept: clients whose implementations and versions accept the

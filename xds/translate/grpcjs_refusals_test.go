@@ -4,7 +4,6 @@ package translate_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -14,6 +13,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/xds/translate"
 )
 
@@ -107,40 +107,32 @@ func jsRefusals(r *translate.Resources) []string {
 // holds nothing grpc-js refuses, and neither does its warm-up route; routes that redirect or answer
 // directly reach it as an abort with UNAVAILABLE, the status grpc-go and the C core give them.
 func TestGRPCJSAcceptsEveryProxylessGolden(t *testing.T) {
-	inputs, _ := filepath.Glob("testdata/in/*.yaml")
-	tested, nonRoutes := 0, 0
-	for _, path := range inputs {
-		in, snap, proxy := loadGolden(t, path)
-		if !proxy.Proxyless {
-			continue
+	nonRoutes := 0
+	tested := eachProxylessGolden(t, func(t *testing.T, in goldenInput, snap *model.Snapshot, proxy *model.Proxy) {
+		res := translate.ForProxy(snap, grpcJS1141.on(*proxy), in.ListenerNames)
+		for _, rc := range res.Routes {
+			res.Routes = append(res.Routes, translate.WithWarmupRoute(rc, translate.RouteClusters(rc)))
 		}
-		tested++
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			res := translate.ForProxy(snap, grpcJS1141.on(*proxy), in.ListenerNames)
-			for _, rc := range res.Routes {
-				res.Routes = append(res.Routes, translate.WithWarmupRoute(rc, translate.RouteClusters(rc)))
-			}
-			for _, p := range jsRefusals(res) {
-				t.Error(p)
-			}
-			// Where grpc-go is sent a redirect or a direct response, grpc-js gets the abort.
-			goRoutes := translate.ForProxy(snap, grpcGo185.on(*proxy), in.ListenerNames).Routes
-			for i, rc := range goRoutes {
-				for j, vh := range rc.VirtualHosts {
-					for k, r := range vh.Routes {
-						if r.GetRoute() != nil {
-							continue
-						}
-						nonRoutes++
-						js := res.Routes[i].VirtualHosts[j].Routes[k]
-						if !abortsUnavailable(t, js) || js.Name != r.Name || !proto.Equal(js.Match, r.Match) {
-							t.Errorf("route %q (%T for grpc-go) should reach grpc-js with the same match, aborted with UNAVAILABLE: %v", r.Name, r.Action, js)
-						}
+		for _, p := range jsRefusals(res) {
+			t.Error(p)
+		}
+		// Where grpc-go is sent a redirect or a direct response, grpc-js gets the abort.
+		goRoutes := translate.ForProxy(snap, grpcGo185.on(*proxy), in.ListenerNames).Routes
+		for i, rc := range goRoutes {
+			for j, vh := range rc.VirtualHosts {
+				for k, r := range vh.Routes {
+					if r.GetRoute() != nil {
+						continue
+					}
+					nonRoutes++
+					js := res.Routes[i].VirtualHosts[j].Routes[k]
+					if !abortsUnavailable(t, js) || js.Name != r.Name || !proto.Equal(js.Match, r.Match) {
+						t.Errorf("route %q (%T for grpc-go) should reach grpc-js with the same match, aborted with UNAVAILABLE: %v", r.Name, r.Action, js)
 					}
 				}
 			}
-		})
-	}
+		}
+	})
 	if tested < 5 || nonRoutes == 0 {
 		t.Fatalf("only %d proxyless golden cases, %d routes that redirect or answer directly", tested, nonRoutes)
 	}
