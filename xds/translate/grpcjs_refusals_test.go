@@ -20,6 +20,10 @@ import (
 // grpcJS1141 is grpc-js-xds 1.14.1's user agent (node.user_agent_name, user_agent_version).
 var grpcJS1141 = userAgent{"gRPC Node Pure JS", "1.14.1"}
 
+// jsProxyName is the fuzz targets' grpc-js 1.14.1 client, whose output must hold nothing grpc-js
+// refuses.
+const jsProxyName = "grpc-js 1.14.1 client"
+
 // jsRefusals lists what grpc-js-xds 1.14.1 refuses a response for, among the fields the translator
 // emits for a proxyless client, as its route-config, cluster and fault-filter parsers check them
 // (restated from build/src/xds-resource-type and http-filter, independently of how the translator
