@@ -2,8 +2,8 @@
 #   make run   — build pilot-discovery and serve examples/bookinfo on :15010 (xDS) and 127.0.0.1:15014 (debug)
 #   make test  — lint, then every test (race detector on), building the real kube-apiserver, etcd,
 #                kubectl and istioctl the integration tests need into bin/ the first time (a few
-#                minutes, cached after), and installing gRPC's C core (Debian's python3-grpcio) for the
-#                e2e tests' third client
+#                minutes, cached after), and installing gRPC's C core (Debian's python3-grpcio) and
+#                gRPC's Node.js (@grpc/grpc-js-xds, from npm) for the e2e tests' other real gRPC clients
 
 GO        ?= go
 BIN       := bin
@@ -23,6 +23,7 @@ include Makefile.codegen
 include Makefile.istio
 include Makefile.grpccore
 include Makefile.image
+include Makefile.grpcjs
 
 .PHONY: all build run test test-tools lint fmt vet staticcheck fuzz bench load clean help
 
@@ -46,7 +47,7 @@ run: build
 
 # test runs everything CI runs. The kube binaries are real, built from the Go module proxy; the CRD
 # tests regenerate the manifests with controller-gen to prove they are up to date; gRPC's C core comes
-# from Debian's apt (grpc-core). The end-to-end tests build pilot-discovery themselves, which the test
+# from Debian's apt (grpc-core), grpc-js from npm (grpc-js). The end-to-end tests build pilot-discovery themselves, which the test
 # cache cannot see: they always run (-count=1), so that a broken binary can never pass as "(cached)".
 # The tools are built first, in parallel with each other and with lint (each is a separate module
 # build that says what it builds and why); only the tests wait for them.
@@ -71,7 +72,7 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10x $$pkg || exit 1; \
 	done
 
-test-tools: kube-bins codegen-bins grpc-core $(ISTIO_BIN_DIR)/istioctl image-tools
+test-tools: kube-bins codegen-bins grpc-core grpc-js $(ISTIO_BIN_DIR)/istioctl image-tools
 
 ## lint: gofmt, go vet, staticcheck
 lint: fmt vet staticcheck

@@ -100,6 +100,8 @@ func proxylessNodeID(nodeName string) string {
 }
 
 // grpcBootstrap is the xDS bootstrap of a proxyless node, as every gRPC implementation reads it.
+// grpc-js refuses a node without a locality ("locality field missing in node"): it gets an empty
+// one, as Istio's agent writes it.
 func grpcBootstrap(xdsAddr, nodeID string) map[string]any {
 	return map[string]any{
 		"xds_servers": []any{map[string]any{
@@ -110,6 +112,7 @@ func grpcBootstrap(xdsAddr, nodeID string) map[string]any {
 		"node": map[string]any{
 			"id":       nodeID,
 			"metadata": map[string]any{"GENERATOR": "grpc"},
+			"locality": map[string]any{},
 		},
 	}
 }

@@ -28,8 +28,9 @@ func FuzzTranslate(f *testing.F) {
 			for _, problem := range unsendable(first) {
 				t.Errorf("%s: %s", p.name, problem)
 			}
-			if p.name == coreProxyName {
-				for _, problem := range coreRefusals(first) {
+			refusals := map[string]func(*translate.Resources) []string{coreProxyName: coreRefusals, jsProxyName: jsRefusals}[p.name]
+			if refusals != nil {
+				for _, problem := range refusals(first) {
 					t.Errorf("%s refuses: %s", p.name, problem)
 				}
 			}

@@ -513,10 +513,10 @@ func fuzzProxies(p model.Part) []fuzzProxy {
 			names = append(names, fmt.Sprintf("%s:%d", svc.Hostname, port.Port))
 		}
 	}
-	core := grpcCore51.on(*grpc)
+	core, js := grpcCore51.on(*grpc), grpcJS1141.on(*grpc)
 	grpc = grpcGo185.on(*grpc)
 	return []fuzzProxy{{"sidecar", sidecar(), nil}, {"sidecar without iptables", none, nil}, {"router", router, nil},
-		{"gRPC client", grpc, names}, {coreProxyName, core, names}}
+		{"gRPC client", grpc, names}, {coreProxyName, core, names}, {jsProxyName, js, names}}
 }
 
 type fuzzProxy struct {

@@ -7,7 +7,11 @@ import (
 	"strings"
 
 	routev3 "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
+	faultv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/fault/v3"
 	matcherv3 "github.com/envoyproxy/go-control-plane/envoy/type/matcher/v3"
+	typev3 "github.com/envoyproxy/go-control-plane/envoy/type/v3"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/minipilot/minipilot/model"
@@ -32,6 +36,15 @@ import (
 //     default; earlier behind an environment variable); the C core refuses it at every version
 //     ("LB policy is not supported"). Other clients get round robin, with a warning.
 //
+//   - Routes that redirect or answer directly. grpc-go and the C core fail the RPCs such a route
+//     matches with UNAVAILABLE; grpc-js refuses the whole route config ("unsupported action"). It
+//     gets the route as a route to the service's cluster with a fault that aborts every RPC with
+//     UNAVAILABLE: the same outcome, in a form it reads. (grpc-js 1.14, the version the tests run.)
+//   - Fault aborts. grpc-js refuses a route config whose fault abort has no percentage ("abort.
+//     percentage unset"), which the others read as 0%: every gRPC client gets the 0% outright
+//     (perFilterConfig). grpc-js reads the older header matchers but contains_match, which Istio's
+//     matches never produce, and refuses LEAST_REQUEST like the C core.
+//
 // The C core gets the older forms at every version: which release first read string_match is not
 // something the tests establish, and it reads the older forms at every release.
 
@@ -40,14 +53,22 @@ type grpcClient struct {
 	headerStringMatch bool // HeaderMatcher.string_match
 	weightsAnySum     bool // weighted clusters summing to anything, without total_weight
 	leastRequest      bool // LEAST_REQUEST in Cluster.lb_policy
+	abortNonRoutes    bool // routes that redirect or answer directly sent as an UNAVAILABLE abort
 }
 
-// grpcGoAgent is grpc-go's node.user_agent_name.
-const grpcGoAgent = "gRPC Go"
+// The implementations' node.user_agent_name.
+const (
+	grpcGoAgent = "gRPC Go"
+	grpcJSAgent = "gRPC Node Pure JS" // @grpc/grpc-js-xds; its version is the plugin's
+)
 
-// grpcClientOf reads the proxy's user agent. Only grpc-go's versions change what it gets; every
-// other client (the C core, grpc-java, grpc-js, one without a user agent) gets the older forms.
+// grpcClientOf reads the proxy's user agent. Only grpc-go's versions change the forms it gets; every
+// other client (the C core, grpc-java, grpc-js, one without a user agent) gets the older forms, and
+// grpc-js its aborts for routes that are not routes.
 func grpcClientOf(p *model.Proxy) grpcClient {
+	if p.ClientName == grpcJSAgent {
+		return grpcClient{abortNonRoutes: true}
+	}
 	if p.ClientName != grpcGoAgent {
 		return grpcClient{}
 	}
@@ -75,25 +96,43 @@ func (c grpcClient) key() string {
 		}
 		return '0'
 	}
-	return string([]byte{flag(c.headerStringMatch), flag(c.weightsAnySum), flag(c.leastRequest)})
+	return string([]byte{flag(c.headerStringMatch), flag(c.weightsAnySum), flag(c.leastRequest), flag(c.abortNonRoutes)})
 }
 
-// adaptRoutes rewrites route configs built for a gRPC client into the forms it accepts.
-func (c grpcClient) adaptRoutes(rcs []*routev3.RouteConfiguration) {
-	for _, rc := range rcs {
-		for _, vh := range rc.VirtualHosts {
-			for _, r := range vh.Routes {
-				if !c.headerStringMatch {
-					for _, hm := range r.GetMatch().GetHeaders() {
-						legacyHeaderMatch(hm)
-					}
+// adaptRoute rewrites a route config built for a gRPC client into the forms it accepts;
+// serviceCluster is the cluster of the service it routes for.
+func (c grpcClient) adaptRoute(rc *routev3.RouteConfiguration, serviceCluster string) {
+	for _, vh := range rc.VirtualHosts {
+		for _, r := range vh.Routes {
+			if c.abortNonRoutes && r.GetRoute() == nil {
+				abortAsUnavailable(r, serviceCluster)
+			}
+			if !c.headerStringMatch {
+				for _, hm := range r.GetMatch().GetHeaders() {
+					legacyHeaderMatch(hm)
 				}
-				if wc := r.GetRoute().GetWeightedClusters(); wc != nil && !c.weightsAnySum {
-					setTotalWeight(wc)
-				}
+			}
+			if wc := r.GetRoute().GetWeightedClusters(); wc != nil && !c.weightsAnySum {
+				setTotalWeight(wc)
 			}
 		}
 	}
+}
+
+// abortAsUnavailable turns a route that redirects or answers directly into one that fails every RPC
+// it matches with UNAVAILABLE, before any backend is picked, as grpc-go and the C core fail them.
+// The route keeps its match and name; it must route somewhere, so it names the service's cluster.
+func abortAsUnavailable(r *routev3.Route, serviceCluster string) {
+	r.Action = &routev3.Route_Route{Route: &routev3.RouteAction{
+		ClusterSpecifier: &routev3.RouteAction_Cluster{Cluster: serviceCluster},
+	}}
+	if r.TypedPerFilterConfig == nil {
+		r.TypedPerFilterConfig = map[string]*anypb.Any{}
+	}
+	r.TypedPerFilterConfig[faultFilterName] = toAny(&faultv3.HTTPFault{Abort: &faultv3.FaultAbort{
+		ErrorType:  &faultv3.FaultAbort_GrpcStatus{GrpcStatus: uint32(codes.Unavailable)},
+		Percentage: &typev3.FractionalPercent{Numerator: 100, Denominator: typev3.FractionalPercent_HUNDRED},
+	}})
 }
 
 // legacyHeaderMatch moves a string_match into the older oneof field of the same meaning. A matcher

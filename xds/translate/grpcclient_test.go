@@ -35,27 +35,18 @@ func (u userAgent) on(p model.Proxy) *model.Proxy {
 // server adds it when routes name new clusters). The same cases for grpc-go 1.85 keep the current
 // forms: the choice is per client.
 func TestOldCoreAcceptsEveryProxylessGolden(t *testing.T) {
-	inputs, _ := filepath.Glob("testdata/in/*.yaml")
-	tested := 0
-	for _, path := range inputs {
-		in, snap, proxy := loadGolden(t, path)
-		if !proxy.Proxyless {
-			continue
+	tested := eachProxylessGolden(t, func(t *testing.T, in goldenInput, snap *model.Snapshot, proxy *model.Proxy) {
+		res := translate.ForProxy(snap, grpcCore51.on(*proxy), in.ListenerNames)
+		for _, p := range coreRefusals(res) {
+			t.Error(p)
 		}
-		tested++
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			res := translate.ForProxy(snap, grpcCore51.on(*proxy), in.ListenerNames)
-			for _, p := range coreRefusals(res) {
-				t.Error(p)
+		for _, rc := range res.Routes {
+			warm := translate.WithWarmupRoute(rc, translate.RouteClusters(rc))
+			for _, p := range coreRefusals(&translate.Resources{Routes: []*routev3.RouteConfiguration{warm}}) {
+				t.Errorf("with the warm-up route: %s", p)
 			}
-			for _, rc := range res.Routes {
-				warm := translate.WithWarmupRoute(rc, translate.RouteClusters(rc))
-				for _, p := range coreRefusals(&translate.Resources{Routes: []*routev3.RouteConfiguration{warm}}) {
-					t.Errorf("with the warm-up route: %s", p)
-				}
-			}
-		})
-	}
+		}
+	})
 	if tested < 4 {
 		t.Fatalf("only %d proxyless golden cases", tested)
 	}
@@ -65,6 +56,23 @@ func TestOldCoreAcceptsEveryProxylessGolden(t *testing.T) {
 		!strings.Contains(refusals, "LEAST_REQUEST") {
 		t.Errorf("grpc-go 1.85 should get string_match and LEAST_REQUEST, which the old core refuses; refusals:\n%s", refusals)
 	}
+}
+
+// eachProxylessGolden runs check, as a subtest, on every golden case of a proxyless client, and says
+// how many there are.
+func eachProxylessGolden(t *testing.T, check func(t *testing.T, in goldenInput, snap *model.Snapshot, proxy *model.Proxy)) int {
+	t.Helper()
+	inputs, _ := filepath.Glob("testdata/in/*.yaml")
+	tested := 0
+	for _, path := range inputs {
+		in, snap, proxy := loadGolden(t, path)
+		if !proxy.Proxyless {
+			continue
+		}
+		tested++
+		t.Run(filepath.Base(path), func(t *testing.T) { check(t, in, snap, proxy) })
+	}
+	return tested
 }
 
 // TestGRPCClientsShareViewsByWhatTheyAccept: clients whose implementations and versions accept the
@@ -83,6 +91,7 @@ func TestGRPCClientsShareViewsByWhatTheyAccept(t *testing.T) {
 		"C core 1.51":     grpcCore51,
 		"C++ 1.51":        {"gRPC C-core linux C++", "C-core 29.0.0 C++ 1.51.1"},
 		"grpc-java":       {"gRPC Java", "1.68.0"},
+		"grpc-js 1.14":    {"gRPC Node Pure JS", "1.14.1"},
 		"no user agent":   {},
 	}
 	shared := [][]string{
@@ -90,6 +99,7 @@ func TestGRPCClientsShareViewsByWhatTheyAccept(t *testing.T) {
 		{"grpc-go 1.72", "grpc-go 1.56"},
 		{"grpc-go 1.55"},
 		{"grpc-go 1.54", "C core 1.51", "C++ 1.51", "grpc-java", "no user agent"},
+		{"grpc-js 1.14"},
 	}
 	keyOf := func(name string) string { return translate.ViewKey(snap, agents[name].on(*base), in.ListenerNames) }
 	for i, group := range shared {

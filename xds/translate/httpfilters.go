@@ -61,6 +61,11 @@ func grpcConnectionManager(statPrefix, routeConfig string) *hcmv3.HttpConnection
 func (b *builder) perFilterConfig(hr *networking.HTTPRoute) map[string]*anypb.Any {
 	out := map[string]*anypb.Any{}
 	if f := faultConfig(hr.Fault); f != nil {
+		if b.proxy.Proxyless && f.Abort != nil && f.Abort.Percentage == nil {
+			// grpc-js refuses the whole route config for an abort without a percentage
+			// ("abort.percentage unset"); 0% says the same (abort nothing) to every gRPC client.
+			f.Abort.Percentage = &typev3.FractionalPercent{Denominator: typev3.FractionalPercent_HUNDRED}
+		}
 		out[faultFilterName] = toAny(f)
 	}
 	if hr.CorsPolicy != nil {

@@ -33,12 +33,13 @@ func (b *builder) proxyless(listenerNames []string) Resources {
 			ApiListener: &listenerv3.ApiListener{ApiListener: toAny(hcm)},
 		})
 		host, _, _ := strings.Cut(name, ":")
-		r.Routes = append(r.Routes, &routev3.RouteConfiguration{
+		rc := &routev3.RouteConfiguration{
 			Name:         name,
 			VirtualHosts: []*routev3.VirtualHost{b.virtualHost(svc, port, []string{host})},
-		})
+		}
+		grpcClientOf(b.proxy).adaptRoute(rc, ClusterName(port.Port, "", svc.Hostname))
+		r.Routes = append(r.Routes, rc)
 	}
-	grpcClientOf(b.proxy).adaptRoutes(r.Routes)
 	built := map[string]bool{}
 	for _, cluster := range referencedClusters(r.Routes) {
 		if built[cluster] {
