@@ -48,6 +48,23 @@ func (s *Server) sendWithin(c *conn, t int, size int64, resources int, send func
 	return nil
 }
 
+// outgoing is a response the codec writes (codec.go): SotW or Delta.
+type outgoing interface {
+	*sotwResponse | *deltaResponse
+	carries() (typeURL string, entries []*resource)
+}
+
+// sendAll sends responses in order, each within the budget.
+func sendAll[R outgoing](s *Server, c *conn, resps []R, send func(any) error) error {
+	for _, resp := range resps {
+		url, entries := resp.carries()
+		if err := s.sendWithin(c, typeOf(url), size(entries), len(entries), func() error { return send(resp) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // releaseBudget gives back the share a type's last response holds. The conn's lock is held.
 func (s *Server) releaseBudget(c *conn, t int) {
 	if w := c.budget[t].weight; w > 0 {

@@ -56,6 +56,8 @@ type sotwResponse struct {
 	entries                 []*resource
 }
 
+func (r *sotwResponse) carries() (string, []*resource) { return r.typeURL, r.entries }
+
 func (r *sotwResponse) marshal() (mem.BufferSlice, error) {
 	head, err := proto.Marshal(&discoveryv3.DiscoveryResponse{VersionInfo: r.version, TypeUrl: r.typeURL, Nonce: r.nonce})
 	if err != nil {
@@ -76,6 +78,8 @@ type deltaResponse struct {
 	removed                 []string
 	entries                 []*resource
 }
+
+func (r *deltaResponse) carries() (string, []*resource) { return r.typeURL, r.entries }
 
 func (r *deltaResponse) marshal() (mem.BufferSlice, error) {
 	head, err := proto.Marshal(&discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: r.version, TypeUrl: r.typeURL, Nonce: r.nonce,

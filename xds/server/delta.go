@@ -67,12 +67,7 @@ func (s *Server) handleDeltaRequest(c *conn, req *discoveryv3.DeltaDiscoveryRequ
 
 // flushDelta sends, in type order, every Delta response that is due.
 func (s *Server) flushDelta(c *conn, stream deltaStream, nonce *int64) error {
-	for _, resp := range s.dueDeltaResponses(c, nonce) {
-		if err := s.sendWithin(c, typeOf(resp.typeURL), size(resp.entries), len(resp.entries), func() error { return stream.SendMsg(resp) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sendAll(s, c, s.dueDeltaResponses(c, nonce), stream.SendMsg)
 }
 
 // dueDeltaResponses builds the Delta responses due on a conn: for each type, the resources whose

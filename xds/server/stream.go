@@ -113,12 +113,7 @@ func serveStream[Req any](s *Server, ctx context.Context, recv func() (Req, erro
 
 // flush sends, in type order, every response that is due.
 func (s *Server) flush(c *conn, stream sotwStream, nonce *int64) error {
-	for _, resp := range s.dueResponses(c, nonce) {
-		if err := s.sendWithin(c, typeOf(resp.typeURL), size(resp.entries), len(resp.entries), func() error { return stream.SendMsg(resp) }); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sendAll(s, c, s.dueResponses(c, nonce), stream.SendMsg)
 }
 
 // partial marks the types whose State-of-the-World responses may carry only the resources that
