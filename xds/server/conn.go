@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"hash/maphash"
+	"slices"
 	"sync"
 	"time"
 
@@ -100,13 +101,11 @@ func (c *conn) listenerNames() []string {
 }
 
 // remember keeps a sent set so that its ACK can be matched to it and the config dump can show it.
+// Versions name content, so a flapping endpoint brings an earlier version back: the newer set
+// replaces the older one, or its ACK would be measured from the change that first made it.
 func (c *conn) remember(t int, s typeSet) {
 	const keep = 4
-	for _, r := range c.recent[t] {
-		if r.version == s.version {
-			return
-		}
-	}
+	c.recent[t] = slices.DeleteFunc(c.recent[t], func(r typeSet) bool { return r.version == s.version })
 	c.recent[t] = append(c.recent[t], s)
 	if len(c.recent[t]) > keep {
 		c.recent[t] = c.recent[t][1:]

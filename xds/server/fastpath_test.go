@@ -3,11 +3,13 @@ package server_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"github.com/prometheus/client_golang/prometheus"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/minipilot/minipilot/crds/networking"
 	"github.com/minipilot/minipilot/model"
@@ -112,4 +114,54 @@ func translations(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 		}
 	}
 	return out
+}
+
+// Convergence is measured from the change a push carries. An endpoint that flaps brings an earlier
+// version back (versions name content), and its ACK was once measured from the change that first
+// made that version: a readiness flap an hour later recorded an hour.
+func TestConvergenceOfAFlapIsMeasuredFromItsOwnChange(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	fake := clocktesting.NewFakeClock(time.Unix(1e9, 0))
+	f := startWith(t, bookinfo(), server.Options{Clock: fake, StageTimeout: time.Minute, Metrics: server.NewMetrics(reg)})
+	c := f.dial(adsc.Options{})
+	settle(t, c, allTypes...)
+	flap := endpoint("reviews", "10.1.0.24", nil)
+	for i := range 2 { // add it, then remove it: the second push's set has the first set's version
+		fake.Step(time.Hour)
+		f.source.Update(func(p *model.Part) {
+			if i == 0 {
+				p.Endpoints = append(p.Endpoints, flap)
+			} else {
+				p.Endpoints = p.Endpoints[:len(p.Endpoints)-1]
+			}
+		})
+		waitFor(t, "the endpoint push", func() bool {
+			fake.Step(100 * time.Millisecond) // past the endpoint debounce
+			return strings.Contains(resourcesText(c, resourcev3.EndpointType), "10.1.0.24") == (i == 0)
+		})
+		settle(t, c)
+	}
+	if n, longest := convergence(t, reg, "eds"); n < 3 || longest > 10 {
+		t.Fatalf("eds convergence: %v observations summing to %vs; want each of the 3 within seconds of its change", n, longest)
+	}
+}
+
+// convergence reads minipilot_xds_convergence_seconds for one type: observations and their sum.
+func convergence(t *testing.T, reg *prometheus.Registry, typ string) (uint64, float64) {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != "minipilot_xds_convergence_seconds" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if m.GetLabel()[0].GetValue() == typ {
+				return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+			}
+		}
+	}
+	return 0, 0
 }
