@@ -97,6 +97,51 @@ func TestVirtualServiceChangeTranslatesOnlyRoutes(t *testing.T) {
 	}
 }
 
+// A proxy's inbound side is its own (it reads the endpoints at its address), so it is translated
+// per proxy; endpoint changes elsewhere keep it, push after push. (Once, a kept side still named
+// the generation it was made from, so every second endpoint push translated all of them again.)
+func TestEndpointChangesElsewhereKeepEachInboundSide(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := startWith(t, modeltest.Mesh(20, 3), server.Options{StageTimeout: time.Minute, Metrics: server.NewMetrics(reg)})
+	var clients []*adsc.Client
+	for i := range 3 {
+		clients = append(clients, f.dial(adsc.Options{NodeID: fmt.Sprintf("sidecar~10.200.0.%d~p%d.ns-0~ns-0.svc.cluster.local", i, i)}))
+	}
+	for _, c := range clients {
+		settle(t, c, allTypes...)
+	}
+	connected := counter(t, reg, "minipilot_xds_inbound_translations_total")
+	for i := range 4 {
+		f.source.Update(func(p *model.Part) {
+			e := *p.Endpoints[0]
+			e.Address = fmt.Sprintf("10.250.0.%d", i)
+			p.Endpoints = append(p.Endpoints, &e)
+		})
+		for _, c := range clients {
+			collect(t, c, resourcev3.EndpointType)
+		}
+	}
+	if after := counter(t, reg, "minipilot_xds_inbound_translations_total"); after != connected {
+		t.Fatalf("inbound sides translated: %v once connected, %v after 4 endpoint changes elsewhere; want no more", connected, after)
+	}
+}
+
+// counter reads a counter without labels.
+func counter(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no metric %s", name)
+	return 0
+}
+
 // translations reads minipilot_xds_view_translations_total by how.
 func translations(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()

@@ -15,6 +15,8 @@ type Metrics struct {
 	sentResources *prometheus.CounterVec
 	// translated counts the views translated, from scratch or by patching their endpoint sets or routes.
 	translated *prometheus.CounterVec
+	// inboundTranslated counts proxies' inbound sides translated (each is a proxy's own).
+	inboundTranslated prometheus.Counter
 	// istio are the same facts under Istio's names, for its dashboards (istio_metrics.go).
 	istio *istioMetrics
 }
@@ -54,10 +56,14 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "minipilot_xds_view_translations_total",
 			Help: "Translations of a view (proxies that read the same inputs), by how: full, endpoints (only the changed endpoint sets rebuilt) or routes (a sidecar view's listeners and routes, for a VirtualService change).",
 		}, []string{"how"}),
+		inboundTranslated: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "minipilot_xds_inbound_translations_total",
+			Help: "Translations of a proxy's inbound side (its own listeners and clusters); a change that cannot reach it keeps the one it has.",
+		}),
 		istio: newIstioMetrics(),
 	}
 	if reg != nil {
-		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused, m.sentBytes, m.sentResources, m.translated)
+		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused, m.sentBytes, m.sentResources, m.translated, m.inboundTranslated)
 		reg.MustRegister(m.istio.collectors()...)
 	}
 	return m

@@ -77,11 +77,15 @@ func (c *translationCache) get(proxy *model.Proxy, listeners []string, prevInbou
 	if err != nil {
 		return nil, nil, err
 	}
-	in := prevInbound
-	if !c.inboundUnchanged(proxy, prevInbound) {
-		if in, err = c.inbound(proxy); err != nil {
-			return nil, nil, err
-		}
+	var in *inboundSide
+	if c.inboundUnchanged(proxy, prevInbound) {
+		// Still true of this snapshot: say so, or the next change would find it a generation
+		// behind and translate it again.
+		held := *prevInbound
+		held.generation = c.snap.Generation
+		in = &held
+	} else if in, err = c.inbound(proxy); err != nil {
+		return nil, nil, err
 	}
 	return c.combine(out, in), in, nil
 }
@@ -237,6 +241,7 @@ func (c *translationCache) inboundUnchanged(proxy *model.Proxy, prev *inboundSid
 }
 
 func (c *translationCache) inbound(proxy *model.Proxy) (*inboundSide, error) {
+	c.metrics.inboundTranslated.Inc()
 	var res *translate.Resources
 	if err := recovered(func() { res = translate.Inbound(c.snap, proxy) }); err != nil {
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
