@@ -36,7 +36,12 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	return protoCodec().Marshal(v)
 }
 
-func (codec) Unmarshal(data mem.BufferSlice, v any) error { return protoCodec().Unmarshal(data, v) }
+func (codec) Unmarshal(data mem.BufferSlice, v any) error {
+	if req, ok := v.(*request); ok {
+		return req.unmarshal(data)
+	}
+	return protoCodec().Unmarshal(data, v)
+}
 
 func protoCodec() encoding.CodecV2 { return encoding.GetCodecV2(grpcproto.Name) }
 

@@ -213,9 +213,9 @@ type namesKey struct {
 	n    int
 }
 
-func (c *conn) namesKey(names []string) namesKey {
+func namesKeyOf(seed maphash.Seed, names []string) namesKey {
 	var h maphash.Hash
-	h.SetSeed(c.seed)
+	h.SetSeed(seed)
 	for _, n := range names {
 		h.WriteString(n)
 		h.WriteByte(0)

@@ -31,12 +31,17 @@ type adsStream = grpc.BidiStreamingServer[discoveryv3.DiscoveryRequest, discover
 // request asks for one of istiod's debug types, a proxy's otherwise. A debug stream is never a proxy:
 // it is not counted, listed or pushed to.
 func (s *Server) serveADS(stream adsStream) error {
-	first, err := stream.Recv()
+	first, err := recvRequest(stream)
 	if err != nil {
 		return err
 	}
-	if isDebugRequest(first) {
-		return s.serveDebug(stream, first)
+	if isDebugRequest(first.msg) {
+		req, err := first.decoded()
+		first.free()
+		if err != nil {
+			return err
+		}
+		return s.serveDebug(stream, req)
 	}
 	return s.serve(&replayStream{adsStream: stream, first: first}, -1)
 }
@@ -48,15 +53,15 @@ func isDebugRequest(req *discoveryv3.DiscoveryRequest) bool {
 // replayStream hands out a request already read before the stream's own.
 type replayStream struct {
 	adsStream
-	first *discoveryv3.DiscoveryRequest
+	first *request
 }
 
-func (r *replayStream) Recv() (*discoveryv3.DiscoveryRequest, error) {
-	if req := r.first; req != nil {
-		r.first = nil
-		return req, nil
+func (r *replayStream) RecvMsg(m any) error {
+	if req, ok := m.(*request); ok && r.first != nil {
+		*req, r.first = *r.first, nil
+		return nil
 	}
-	return r.adsStream.Recv()
+	return r.adsStream.RecvMsg(m)
 }
 
 // serveDebug answers each debug request with the state at that moment, whatever nonce it carries

@@ -8,12 +8,16 @@ import (
 	"testing"
 	"time"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	listenerv3 "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	clocktesting "k8s.io/utils/clock/testing"
 
@@ -265,4 +269,47 @@ func quietOf(t *testing.T, c *adsc.Client, typeURL, what string) {
 			return
 		}
 	}
+}
+
+// A request naming a resource in bytes that are not UTF-8 (which protobuf refuses in a string)
+// ends its stream with InvalidArgument, as protobuf's own decoding would have; the names of
+// requests are decoded only when they differ from the last request's, so this is checked then.
+func TestRequestWithANameThatIsNotUTF8IsRefused(t *testing.T) {
+	f := start(t, bookinfo())
+	stream, err := f.conn.NewStream(context.Background(), &grpc.StreamDesc{ServerStreams: true, ClientStreams: true},
+		"/envoy.service.discovery.v3.AggregatedDiscoveryService/StreamAggregatedResources", grpc.ForceCodecV2(rawCodec{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := proto.Marshal(&discoveryv3.DiscoveryRequest{Node: &corev3.Node{Id: sidecarID}, TypeUrl: resourcev3.ClusterType})
+	bad, _ := proto.Marshal(&discoveryv3.DiscoveryRequest{TypeUrl: resourcev3.EndpointType})
+	bad = protowire.AppendBytes(protowire.AppendTag(bad, 3, protowire.BytesType), []byte{'a', 0xff})
+	for _, req := range [][]byte{first, bad} {
+		if err := stream.SendMsg(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for {
+		var resp []byte
+		if err = stream.RecvMsg(&resp); err != nil {
+			break
+		}
+	}
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "UTF-8") {
+		t.Fatalf("the stream ended with %v, want InvalidArgument saying a name is not UTF-8", err)
+	}
+}
+
+// rawCodec sends and receives encoded messages as they are.
+type rawCodec struct{}
+
+func (rawCodec) Name() string { return "proto" }
+
+func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	return mem.BufferSlice{mem.SliceBuffer(v.([]byte))}, nil
+}
+
+func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	*v.(*[]byte) = data.Materialize()
+	return nil
 }

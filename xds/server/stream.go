@@ -27,20 +27,28 @@ var errDraining = status.Error(codes.Unavailable, "pilot is shutting down: conne
 // serve runs one State-of-the-World stream. fixedType is the type of a per-type stream, -1 for ADS.
 func (s *Server) serve(stream sotwStream, fixedType int) error {
 	var nonce int64
-	return serveStream(s, stream.Context(), stream.Recv,
-		func(req *discoveryv3.DiscoveryRequest) (*conn, error) {
-			if req.GetTypeUrl() == "" && fixedType >= 0 {
-				req.TypeUrl = typeURLs[fixedType]
-			}
-			return s.openConn(req.GetNode(), fixedType < 0, false)
-		},
-		func(c *conn, req *discoveryv3.DiscoveryRequest) error {
-			if req.GetTypeUrl() == "" && fixedType >= 0 {
-				req.TypeUrl = typeURLs[fixedType]
-			}
-			return s.handleRequest(c, req)
+	typed := func(req *request) *request {
+		if req.msg.GetTypeUrl() == "" && fixedType >= 0 {
+			req.msg.TypeUrl = typeURLs[fixedType]
+		}
+		return req
+	}
+	return serveStream(s, stream.Context(), func() (*request, error) { return recvRequest(stream) },
+		func(req *request) (*conn, error) { return s.openConn(typed(req).msg.GetNode(), fixedType < 0, false) },
+		func(c *conn, req *request) error {
+			defer req.free()
+			return s.handleRequest(c, typed(req))
 		},
 		func(c *conn) error { return s.flush(c, stream, &nonce) })
+}
+
+// recvRequest reads a request with the server's codec, which keeps its names encoded (request).
+func recvRequest(stream grpc.ServerStream) (*request, error) {
+	req := &request{}
+	if err := stream.RecvMsg(req); err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
 // serveStream is the loop of every stream, SotW or Delta. One goroutine reads requests; this one
@@ -154,34 +162,41 @@ func (s *Server) dueResponses(c *conn, nonce *int64) []*sotwResponse {
 }
 
 // handleRequest takes an ACK, a NACK or a new subscription, and decides what the stream gets next.
-func (s *Server) handleRequest(c *conn, req *discoveryv3.DiscoveryRequest) error {
-	t, known, err := requestType(req.GetTypeUrl())
+func (s *Server) handleRequest(c *conn, req *request) error {
+	msg := req.msg
+	t, known, err := requestType(msg.GetTypeUrl())
 	if !known {
 		return err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := s.opts.Clock.Now()
-	nonce := req.GetResponseNonce()
+	nonce := msg.GetResponseNonce()
 	if c.sent[t].Nonce != "" && nonce != c.sent[t].Nonce {
 		if ce := s.log.Check(zap.DebugLevel, "stale request ignored"); ce != nil {
+			names, _ := req.resourceNames()
 			ce.Write(zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("type", typeShort[t]),
-				zap.String("nonce", nonce), zap.String("sentNonce", c.sent[t].Nonce), zap.Strings("resources", req.GetResourceNames()))
+				zap.String("nonce", nonce), zap.String("sentNonce", c.sent[t].Nonce), zap.Strings("resources", names))
 		}
 		return nil // a stale request, answering an older response: the protocol says to ignore it
 	}
 	if ce := s.log.Check(zap.DebugLevel, "request"); ce != nil {
+		names, _ := req.resourceNames()
 		ce.Write(zap.String("node", c.proxy.ID), zap.Int64("stream", c.id), zap.String("type", typeShort[t]), zap.String("nonce", nonce),
-			zap.Bool("nack", req.GetErrorDetail() != nil), zap.Strings("resources", req.GetResourceNames()))
+			zap.Bool("nack", msg.GetErrorDetail() != nil), zap.Strings("resources", names))
 	}
 	if nonce != "" {
 		c.inflight[t] = false
-		s.takeAnswer(c, t, exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}, req.GetErrorDetail().GetMessage(), req.GetErrorDetail() != nil)
+		s.takeAnswer(c, t, exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}, msg.GetErrorDetail().GetMessage(), msg.GetErrorDetail() != nil)
 	}
 	resubscribed := false
-	names := req.GetResourceNames()
-	if key := c.namesKey(names); !c.subs[t].requested || key != c.subNames[t] {
-		// (The usual request, an ACK naming what the last one named, is decided without a map.)
+	if key := req.namesKey(c.seed); !c.subs[t].requested || key != c.subNames[t] {
+		// (The usual request, an ACK naming what the last one named, is decided without decoding
+		// its names.)
+		names, err := req.resourceNames()
+		if err != nil {
+			return err
+		}
 		sub := newSubscription(names)
 		resubscribed = !c.subs[t].sameAs(sub)
 		if added := sub.namesNotIn(c.subs[t]); len(added) > 0 && c.holds[t] != "" {

@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -52,6 +53,7 @@ type flags struct {
 	connectTimeout time.Duration
 	serverPID      int
 	json           bool
+	cpuProfile     string
 }
 
 func parse(args []string, errOut io.Writer) (flags, error) {
@@ -86,6 +88,7 @@ func parse(args []string, errOut io.Writer) (flags, error) {
 	fs.DurationVar(&f.connectTimeout, "connect-timeout", 2*time.Minute, "give up waiting for every sidecar's full config after this long")
 	fs.IntVar(&f.serverPID, "server-pid", 0, "the server's process, for CPU and memory (default: the process listening on --addr, if this user may see it)")
 	fs.BoolVar(&f.json, "json", false, "print the report as JSON")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write the load tool's own CPU profile to this file (to tell its cost from the server's)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -128,7 +131,15 @@ func main() {
 		}
 		fmt.Printf("wrote %s to the cluster of %s\n", describe(f.spec), f.writeKube)
 	default:
+		stopProfile := func() {}
+		if f.cpuProfile != "" {
+			var err error
+			if stopProfile, err = profileCPU(f.cpuProfile); err != nil {
+				fail(err)
+			}
+		}
 		report, err := run(ctx, f)
+		stopProfile()
 		if werr := write(report, f.json); werr != nil && err == nil {
 			err = werr
 		}
@@ -236,4 +247,17 @@ func write(r load.Report, asJSON bool) error {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "xds-load:", err)
 	os.Exit(1)
+}
+
+// profileCPU starts writing the process's CPU profile to path; the returned func ends it.
+func profileCPU(path string) (func(), error) {
+	out, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); out.Close() }, nil
 }

@@ -252,8 +252,7 @@ func (c *Client) send(t int, nack error) error {
 	if c.node != nil {
 		req.node, c.node = c.node, nil
 	}
-	f := frame(req.append(nil)) // a new buffer each time: gRPC may still hold the last one
-	return c.stream.SendMsg(&f)
+	return c.stream.SendMsg(req.encode()) // a new head each time: gRPC may still hold the last one
 }
 
 // warmth tracks, until the client starts listening, which endpoint sets it has received: Envoy asks

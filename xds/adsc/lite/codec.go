@@ -6,9 +6,13 @@ import (
 	"google.golang.org/grpc/mem"
 )
 
-// frame is one message as bytes: the client encodes requests and reads responses itself (protowire),
-// so gRPC must neither marshal nor unmarshal them.
+// frame is a response as bytes: the client encodes requests and reads responses itself
+// (protowire), so gRPC must neither marshal nor unmarshal them.
 type frame []byte
+
+// message is a request to send: its fields, then its names' encoding, which the streams subscribed
+// to the same names share (never written to once made).
+type message struct{ head, names []byte }
 
 // rawCodec passes frames through. Its name is "proto", so the server sees the usual content type.
 type rawCodec struct{}
@@ -16,11 +20,14 @@ type rawCodec struct{}
 func (rawCodec) Name() string { return "proto" }
 
 func (rawCodec) Marshal(v any) (mem.BufferSlice, error) {
-	f, ok := v.(*frame)
-	if !ok {
-		return nil, fmt.Errorf("lite: cannot send a %T", v)
+	switch m := v.(type) {
+	case *message:
+		if len(m.names) == 0 {
+			return mem.BufferSlice{mem.SliceBuffer(m.head)}, nil
+		}
+		return mem.BufferSlice{mem.SliceBuffer(m.head), mem.SliceBuffer(m.names)}, nil
 	}
-	return mem.BufferSlice{mem.SliceBuffer(*f)}, nil
+	return nil, fmt.Errorf("lite: cannot send a %T", v)
 }
 
 func (rawCodec) Unmarshal(data mem.BufferSlice, v any) error {

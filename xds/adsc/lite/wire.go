@@ -232,7 +232,15 @@ type request struct {
 	nack                    error
 }
 
-func (r request) append(b []byte) []byte {
+// encode encodes the request as a message whose names are the shared encoding itself, not a copy:
+// an Envoy's EDS ACK names every cluster, and copying them into every ACK of every stream made up
+// most of what the load tool allocated on an endpoint push.
+func (r request) encode() *message {
+	return &message{head: r.appendHead(nil), names: r.names}
+}
+
+// appendHead appends every field but the names: the order of fields does not matter in protobuf.
+func (r request) appendHead(b []byte) []byte {
 	if r.version != "" {
 		b = protowire.AppendTag(b, reqVersionInfo, protowire.BytesType)
 		b = protowire.AppendString(b, r.version)
@@ -241,7 +249,6 @@ func (r request) append(b []byte) []byte {
 		b = protowire.AppendTag(b, reqNode, protowire.BytesType)
 		b = protowire.AppendBytes(b, r.node)
 	}
-	b = append(b, r.names...)
 	b = protowire.AppendTag(b, reqTypeURL, protowire.BytesType)
 	b = protowire.AppendString(b, r.typeURL)
 	if r.nonce != "" {

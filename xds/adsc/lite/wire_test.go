@@ -142,7 +142,8 @@ func TestRequestEncoding(t *testing.T) {
 	req := request{node: marshal(t, node), version: "v2", typeURL: typeURLs[eds], nonce: "9",
 		names: encodeNames([]string{"x", "y"}), nack: errors.New("no")}
 	got := &discoveryv3.DiscoveryRequest{}
-	if err := proto.Unmarshal(req.append(nil), got); err != nil {
+	m := req.encode()
+	if err := proto.Unmarshal(append(m.head, m.names...), got); err != nil {
 		t.Fatal(err)
 	}
 	want := &discoveryv3.DiscoveryRequest{Node: node, VersionInfo: "v2", TypeUrl: typeURLs[eds], ResponseNonce: "9",

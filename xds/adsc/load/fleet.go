@@ -143,6 +143,9 @@ func Connect(ctx context.Context, o Options) (*Fleet, ConnectResult, error) {
 	return f, res, nil
 }
 
+// envoyWindow is Envoy's default HTTP/2 stream and connection window.
+const envoyWindow = 256 << 20
+
 // dialerOf picks the client of the i-th sidecar.
 func (f *Fleet) dialerOf(i int) Dialer {
 	n, v := f.opts.Fleet.Proxies, f.opts.Validating
@@ -153,7 +156,10 @@ func (f *Fleet) dialerOf(i int) Dialer {
 }
 
 func (f *Fleet) dial(ctx context.Context, s *sidecar, dial Dialer) error {
-	conn, err := grpc.NewClient(f.opts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(f.opts.Addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
+		// Envoy's HTTP/2 windows (256 MiB): fixed, as Envoy's are, which also keeps grpc-go from
+		// estimating the bandwidth with a ping round trip after every response it reads.
+		grpc.WithInitialWindowSize(envoyWindow), grpc.WithInitialConnWindowSize(envoyWindow))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"fmt"
+	"hash/maphash"
+	"testing"
+
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
+	resourcev3 "github.com/envoyproxy/go-control-plane/pkg/resource/v3"
+	"google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+)
+
+// requestSamples are requests as clients send them: a first request with its node, ACKs naming
+// many resources, a NACK, and one with a field this version of the API does not know.
+func requestSamples() [][]byte {
+	node := &corev3.Node{Id: "sidecar~10.1.0.1~a.ns~ns.svc.cluster.local", Cluster: "a.ns",
+		Metadata: &structpb.Struct{Fields: map[string]*structpb.Value{"ISTIO_VERSION": structpb.NewStringValue("1.31.0")}}}
+	var many []string
+	for i := range 230 {
+		many = append(many, fmt.Sprintf("outbound|8080||svc-%d.ns-%d.svc.cluster.local", i, i%10))
+	}
+	reqs := []*discoveryv3.DiscoveryRequest{
+		{Node: node, TypeUrl: resourcev3.ClusterType},
+		{VersionInfo: "abc-230", ResponseNonce: "7", TypeUrl: resourcev3.EndpointType, ResourceNames: many},
+		{ResponseNonce: "8", TypeUrl: resourcev3.RouteType, ResourceNames: []string{"80", "", "9080", "80"},
+			ErrorDetail: &status.Status{Code: 3, Message: "route: unknown cluster"}},
+		{TypeUrl: resourcev3.ListenerType, ResourceNames: []string{"héllo", "世界"}},
+	}
+	var out [][]byte
+	for _, r := range reqs {
+		b, err := proto.Marshal(r)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, b)
+	}
+	unknown := protowire.AppendTag(out[1], 99, protowire.BytesType)
+	out = append(out, protowire.AppendBytes(unknown, []byte("a field from a newer API")))
+	// Names between other fields, and a field-3 value of the wrong wire type (an unknown field).
+	mixed := protowire.AppendTag(nil, requestNames, protowire.BytesType)
+	mixed = protowire.AppendString(mixed, "first")
+	mixed = protowire.AppendTag(mixed, 4, protowire.BytesType)
+	mixed = protowire.AppendString(mixed, resourcev3.EndpointType)
+	mixed = protowire.AppendTag(mixed, requestNames, protowire.BytesType)
+	mixed = protowire.AppendString(mixed, "second")
+	mixed = protowire.AppendTag(mixed, requestNames, protowire.VarintType)
+	mixed = protowire.AppendVarint(mixed, 5)
+	return append(out, mixed)
+}
+
+// The request decoder decodes every request exactly as protobuf does (the fuzz target below
+// extends this to any bytes).
+func TestDecodeRequestEqualsProtobuf(t *testing.T) {
+	for i, b := range requestSamples() {
+		checkDecodeRequest(t, fmt.Sprint("sample ", i), b)
+	}
+	invalid := protowire.AppendTag(nil, requestNames, protowire.BytesType)
+	checkDecodeRequest(t, "invalid UTF-8 name", protowire.AppendBytes(invalid, []byte{0xff, 'a'}))
+	checkDecodeRequest(t, "truncated", requestSamples()[1][:100])
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	for _, b := range requestSamples() {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) { checkDecodeRequest(t, "fuzzed", b) })
+}
+
+// checkDecodeRequest compares the server's decoding of b with protobuf's. The server decodes names
+// only when it needs them, so a name that is not UTF-8 is an error then, not before.
+func checkDecodeRequest(t *testing.T, what string, b []byte) {
+	t.Helper()
+	var want discoveryv3.DiscoveryRequest
+	wantErr := proto.Unmarshal(b, &want)
+	req, err := decodeRequest(b)
+	var got *discoveryv3.DiscoveryRequest
+	if err == nil {
+		defer req.free()
+		got, err = req.decoded()
+	}
+	if (wantErr == nil) != (err == nil) {
+		t.Fatalf("%s: protobuf says %v, the server %v", what, wantErr, err)
+	}
+	if wantErr != nil {
+		return
+	}
+	if !proto.Equal(&want, got) {
+		t.Fatalf("%s: decoded\n%v\nprotobuf decodes\n%v", what, got, &want)
+	}
+	seed := maphash.MakeSeed()
+	if k, wantKey := req.namesKey(seed), namesKeyOf(seed, want.ResourceNames); k != wantKey {
+		t.Fatalf("%s: names key %v, want %v", what, k, wantKey)
+	}
+}
+
+// decodeRequest decodes b as the server's codec does, from a buffer of gRPC's pool.
+func decodeRequest(b []byte) (*request, error) {
+	buf := mem.Copy(b, mem.DefaultBufferPool())
+	defer buf.Free() // the request holds a reference of its own
+	req := &request{}
+	if err := req.unmarshal(mem.BufferSlice{buf}); err != nil {
+		return nil, err
+	}
+	return req, nil
+}
+
+// An Envoy's EDS ACK at 230 clusters, decoded as protobuf decodes it and as the server does.
+func BenchmarkDecodeACK(b *testing.B) {
+	ack := requestSamples()[1]
+	b.Run("protobuf", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var req discoveryv3.DiscoveryRequest
+			if err := proto.Unmarshal(ack, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("names-kept-encoded", func(b *testing.B) {
+		b.ReportAllocs()
+		seed := maphash.MakeSeed()
+		for b.Loop() {
+			req, err := decodeRequest(ack)
+			if err != nil {
+				b.Fatal(err)
+			}
+			req.namesKey(seed)
+			req.free()
+		}
+	})
+}
