@@ -29,9 +29,6 @@ type request struct {
 	buf  mem.Buffer
 }
 
-// decodedRequest wraps a request decoded whole (by protobuf).
-func decodedRequest(msg *discoveryv3.DiscoveryRequest) *request { return &request{msg: msg} }
-
 // unmarshal reads a request from what gRPC received, keeping a reference to its buffer.
 func (r *request) unmarshal(data mem.BufferSlice) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
