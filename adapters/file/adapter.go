@@ -61,7 +61,7 @@ func (a *Adapter) Load() error {
 	a.mu.Lock()
 	prev := a.accepted
 	a.mu.Unlock()
-	state, err := a.read(prev)
+	state, _, err := a.read(nil, prev)
 	if err != nil {
 		return err
 	}

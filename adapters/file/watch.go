@@ -47,7 +47,7 @@ func (a *Adapter) Run(ctx context.Context, reg *model.Registration, clk clock.Cl
 	if err != nil {
 		return fmt.Errorf("watching %s: %w", a.dir, err)
 	}
-	w := &watch{a: a, reg: reg, clk: clk, fsw: fsw, dir: abs, parent: filepath.Dir(abs), written: map[string]bool{}}
+	w := &watch{a: a, reg: reg, clk: clk, fsw: fsw, dir: abs, parent: filepath.Dir(abs), written: map[string]bool{}, touched: map[string]bool{}}
 	if err := w.watchTree(abs); err != nil {
 		return err
 	}
@@ -76,6 +76,9 @@ type watch struct {
 	replaced bool            // the directory itself was removed, recreated, renamed or swapped
 	missed   bool            // the rescan found a change no event announced
 	missing  bool            // the directory is gone (or unreadable) now
+
+	touched  map[string]bool // the manifests an event named since the last read began
+	lastRead dirState        // what that read found (nil: the content in force, Load's)
 
 	pending      dirState  // content read but not in force yet, because it must first stay the same
 	pendingSince time.Time // when pending was read
@@ -140,6 +143,11 @@ func (w *watch) event(ev fsnotify.Event) {
 		if ev.Has(fsnotify.Write) && isManifestPath(rel) {
 			w.written[rel] = true
 		}
+		if isManifestPath(rel) {
+			w.touched[rel] = true
+		}
+		// (Any other entry changes no manifest's content in place: a manifest that is a link into
+		// a swapped directory, as a ConfigMap volume's are, is another file now, which read sees.)
 	}
 	w.readIn(w.a.timing.settle)
 	w.a.report(step{kind: stepEvent, event: ev})
@@ -166,11 +174,13 @@ func (w *watch) reload() {
 	a := w.a
 	print, _ := fingerprint(a.dir)
 	accepted := a.acceptedState()
-	state, err := a.read(accepted, w.pending)
+	state, read, err := a.read(w.quiet(accepted), accepted, w.pending)
 	if err != nil {
 		w.gone(err)
 		return
 	}
+	w.lastRead = state
+	a.report(step{kind: stepRead, read: read})
 	if w.missing {
 		a.log.Info("config directory is back")
 		w.missing, w.replaced = false, true
@@ -202,6 +212,26 @@ func (w *watch) reload() {
 	}
 	w.readIn(w.pendingSince.Add(a.timing.hold).Sub(now))
 	a.report(step{kind: stepHeld})
+}
+
+// quiet gives, for a read about to begin, the version the last read found of each manifest no
+// event can have changed since (nil: it must be read). Only a watch that missed nothing vouches for
+// them; events that come during the read are kept for the next one.
+func (w *watch) quiet(accepted dirState) func(string) *fileVersion {
+	touched, last := w.touched, w.lastRead
+	w.touched = map[string]bool{}
+	if w.replaced || w.missed || w.missing {
+		return nil
+	}
+	if last == nil {
+		last = accepted
+	}
+	return func(name string) *fileVersion {
+		if touched[name] {
+			return nil
+		}
+		return last[name]
+	}
 }
 
 // hold starts (or starts over) the wait for content that may be half-written to stay the same.
@@ -358,6 +388,7 @@ func (w *watch) watchTree(dir string) error {
 type step struct {
 	kind  stepKind
 	event fsnotify.Event // of a stepEvent
+	read  int            // of a stepRead: the files read
 }
 
 type stepKind int
@@ -370,6 +401,7 @@ const (
 	stepUnchanged                 // a read found the content in force
 	stepMissing                   // the directory cannot be read; the config in force stays
 	stepRescan                    // the periodic rescan ran
+	stepRead                      // the directory was read (and the read goes on to one of the above)
 )
 
 func (a *Adapter) report(s step) {

@@ -2,8 +2,10 @@ package file
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -116,7 +118,7 @@ func (h *watchHarness) part() model.Part { return h.a.Part() }
 func (h *watchHarness) name() string { return filepath.Base(h.dir) }
 
 func (k stepKind) String() string {
-	return [...]string{"watching", "event", "accepted", "held", "unchanged", "missing", "rescan"}[k]
+	return [...]string{"watching", "event", "accepted", "held", "unchanged", "missing", "rescan", "read"}[k]
 }
 
 // renameInto writes a file atomically, as editors and kubectl-style tools do.
@@ -332,5 +334,98 @@ func TestWatchRescanFindsMissedChange(t *testing.T) {
 	h.after(h.a.timing.hold, stepAccepted)
 	if servicePort(h.part()) != 9081 {
 		t.Fatalf("the rescan should have found the edit, got %+v", h.part().Services)
+	}
+}
+
+// A change reads the files events named, not the whole directory (at a thousand services, reading
+// and hashing every file made up most of an endpoint change's way through the adapter). A file
+// rewritten in place to the same size and modification time is read again all the same: the event
+// named it. And an event on a hidden entry (a ConfigMap volume's link) or a missed event has every
+// file read.
+func TestWatchReadsOnlyTheFilesEventsNamed(t *testing.T) {
+	dir := configDir(t)
+	for i := range 5 {
+		write(t, dir, fmt.Sprintf("svc-%d.yaml", i), strings.ReplaceAll(reviewsService, "reviews", fmt.Sprintf("svc-%d", i)))
+	}
+	h := startWatch(t, dir)
+	readOf := func(want stepKind) int {
+		t.Helper()
+		h.clk.Step(h.a.timing.settle)
+		n := h.waitStep("a read", func(s step) bool { return s.kind == stepRead }).read
+		h.after(0, want)
+		return n
+	}
+
+	renameInto(t, filepath.Join(dir, "svc-1.yaml"), strings.ReplaceAll(reviewsServiceOn("9081"), "reviews", "svc-1"))
+	h.waitEvent(fsnotify.Create, filepath.Join(h.name(), "svc-1.yaml"))
+	if n := readOf(stepAccepted); n != 1 {
+		t.Fatalf("a file renamed into place: %d files read, want 1", n)
+	}
+
+	// The same size and modification time, other content: only the event says it changed.
+	path := filepath.Join(dir, "svc-2.yaml")
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, dir, "svc-2.yaml", strings.ReplaceAll(reviewsServiceOn("9082"), "reviews", "svc-2"))
+	if err := os.Chtimes(path, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	h.waitEvent(fsnotify.Chmod, filepath.Join(h.name(), "svc-2.yaml")) // the last event of the three
+	if n := readOf(stepHeld); n != 1 {
+		t.Fatalf("a file written in place: %d files read, want 1", n)
+	}
+	h.clk.Step(h.a.timing.hold) // the hold's read: nothing named a file since, so nothing is read
+	if n := h.waitStep("the hold's read", func(s step) bool { return s.kind == stepRead }).read; n != 0 {
+		t.Fatalf("the hold's read read %d files, want none", n)
+	}
+	if s := h.waitStep("the hold to end", func(s step) bool { return s.kind >= stepAccepted && s.kind <= stepMissing }); s.kind != stepAccepted {
+		t.Fatalf("the hold ended as %v", s.kind)
+	}
+	var ports []uint32
+	for _, svc := range h.part().Services {
+		ports = append(ports, svc.Ports[0].Port)
+	}
+	if !slices.Equal(ports, []uint32{9080, 9081, 9082, 9080, 9080}) {
+		t.Fatalf("service ports %v after the changes", ports)
+	}
+
+}
+
+// A ConfigMap volume's update changes no manifest in place: its links lead to other files. Those
+// are read even when they have the size and modification time of the files they replace.
+func TestWatchReadsAConfigMapUpdateOfTheSameSizeAndTime(t *testing.T) {
+	dir := configDir(t)
+	version := func(name, content string, mtime time.Time) {
+		t.Helper()
+		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		write(t, filepath.Join(dir, name), "svc.yaml", content)
+		if err := os.Chtimes(filepath.Join(dir, name, "svc.yaml"), mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mtime := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	version("..v1", reviewsService, mtime)
+	if err := os.Symlink("..v1", filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..data", "svc.yaml"), filepath.Join(dir, "svc.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	h := startWatch(t, dir)
+	version("..v2", reviewsServiceOn("9081"), mtime)
+	if err := os.Symlink("..v2", filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	h.waitEvent(fsnotify.Create, filepath.Join(h.name(), "..data"))
+	h.after(h.a.timing.settle, stepAccepted)
+	if servicePort(h.part()) != 9081 {
+		t.Fatalf("want the updated ConfigMap's service on 9081, got %+v", h.part().Services)
 	}
 }

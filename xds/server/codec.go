@@ -1,6 +1,7 @@
 package server
 
 import (
+	"hash/maphash"
 	"sync"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
@@ -22,7 +23,9 @@ import (
 // resource is copied or allocated per stream. gRPC's codec marshals each response into a buffer of
 // its own and holds it until HTTP/2 flow control lets it out: with 500 sidecars connecting, 200 MB
 // of copies of the same few sets, and per response an Any for each of thousands of resources.
-type codec struct{}
+//
+// Requests are read by request.unmarshal, which hashes their names with the server's seed.
+type codec struct{ seed maphash.Seed }
 
 func (codec) Name() string { return grpcproto.Name }
 
@@ -36,9 +39,9 @@ func (codec) Marshal(v any) (mem.BufferSlice, error) {
 	return protoCodec().Marshal(v)
 }
 
-func (codec) Unmarshal(data mem.BufferSlice, v any) error {
+func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if req, ok := v.(*request); ok {
-		return req.unmarshal(data)
+		return req.unmarshal(data, c.seed)
 	}
 	return protoCodec().Unmarshal(data, v)
 }

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -40,7 +39,6 @@ type conn struct {
 	subs     [numTypes]subscription
 	subNames [numTypes]namesKey
 	subGen   [numTypes]uint64
-	seed     maphash.Seed
 	// filtered is, by type, the desired set filtered to the subscription, as of subGen and the
 	// desired set's version: most pushes change one type, and most requests no subscription.
 	filtered [numTypes]filteredSet
@@ -69,7 +67,7 @@ type conn struct {
 
 func newConn(id int64, proxy *model.Proxy, aggregated bool, now time.Time) *conn {
 	return &conn{id: id, proxy: proxy, aggregated: aggregated, connectedAt: now,
-		wake: make(chan struct{}, 1), stop: make(chan struct{}), seed: maphash.MakeSeed()}
+		wake: make(chan struct{}, 1), stop: make(chan struct{})}
 }
 
 // protocol names the stream's variant of xDS, for logs and debug output.
@@ -206,19 +204,9 @@ func sameEntries(a, b []*resource) bool {
 	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
 }
 
-// namesKey identifies a request's list of names, in order, without keeping it: a hash (seeded per
-// stream, so that no client can aim at a collision) and the count.
+// namesKey identifies a request's list of names, in order, without keeping it: a hash (with the
+// server's random seed, so that no client can aim at a collision) and the count.
 type namesKey struct {
 	hash uint64
 	n    int
-}
-
-func namesKeyOf(seed maphash.Seed, names []string) namesKey {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	for _, n := range names {
-		h.WriteString(n)
-		h.WriteByte(0)
-	}
-	return namesKey{hash: h.Sum64(), n: len(names)}
 }

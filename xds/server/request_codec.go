@@ -20,30 +20,52 @@ const requestNames protowire.Number = 3
 // name, per ACK, per stream, on every endpoint push (at 2,000 streams, half a million strings and
 // 40 MB a push, half of all the server allocated, and the garbage collections that brings). So
 // the names stay encoded, in the buffer they arrived in, until something needs them: the usual
-// ACK, naming what the last request named, is recognized by a hash of the encoded names
-// (namesKey), and its names are never decoded.
+// ACK, naming what the last request named, is recognized by the hash of its names (key), taken in
+// the one pass that reads the request, and its names are never decoded.
 type request struct {
-	msg *discoveryv3.DiscoveryRequest // every field but the names (unless decoded says otherwise)
-	// wire is the encoded request, in buf (held until free); nil when msg was decoded whole.
+	msg *discoveryv3.DiscoveryRequest // every field but the names
+	key namesKey                      // of the names, with the server's seed
+	// wire is the encoded request, in buf (held until free); nil when it names nothing.
 	wire []byte
 	buf  mem.Buffer
 }
 
-// unmarshal reads a request from what gRPC received, keeping a reference to its buffer.
-func (r *request) unmarshal(data mem.BufferSlice) error {
+// unmarshal reads a request from what gRPC received, keeping a reference to its buffer when the
+// request names resources.
+func (r *request) unmarshal(data mem.BufferSlice, seed maphash.Seed) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	b := buf.ReadOnlyData()
-	rest, names, err := splitNames(b)
-	if err != nil {
-		buf.Free()
-		return err
+	var h maphash.Hash
+	h.SetSeed(seed)
+	var rest []byte // every field but the names, for protobuf to decode
+	n := 0
+	for p := b; len(p) > 0; {
+		num, typ, tag := protowire.ConsumeTag(p)
+		if tag < 0 {
+			buf.Free()
+			return protowire.ParseError(tag)
+		}
+		m := protowire.ConsumeFieldValue(num, typ, p[tag:])
+		if m < 0 {
+			buf.Free()
+			return protowire.ParseError(m)
+		}
+		if isName(num, typ) {
+			name, _ := protowire.ConsumeBytes(p[tag:])
+			h.Write(name)
+			h.WriteByte(0)
+			n++
+		} else {
+			rest = append(rest, p[:tag+m]...)
+		}
+		p = p[tag+m:]
 	}
-	r.msg = &discoveryv3.DiscoveryRequest{}
+	r.msg, r.key = &discoveryv3.DiscoveryRequest{}, namesKey{hash: h.Sum64(), n: n}
 	if err := proto.Unmarshal(rest, r.msg); err != nil {
 		buf.Free()
 		return err
 	}
-	if !names {
+	if n == 0 {
 		buf.Free()
 		return nil
 	}
@@ -59,34 +81,21 @@ func (r *request) free() {
 	}
 }
 
-// namesKey is conn.namesKey of the request's names, computed without decoding them.
-func (r *request) namesKey(seed maphash.Seed) namesKey {
-	if r.wire == nil {
-		return namesKeyOf(seed, r.msg.GetResourceNames())
-	}
-	var h maphash.Hash
-	h.SetSeed(seed)
-	n := 0
-	eachName(r.wire, func(name []byte) {
-		h.Write(name)
-		h.WriteByte(0)
-		n++
-	})
-	return namesKey{hash: h.Sum64(), n: n}
-}
-
 // resourceNames decodes the request's names; a name that is not UTF-8 (as protobuf requires of a
 // string) is an error.
 func (r *request) resourceNames() ([]string, error) {
-	if r.wire == nil {
-		return r.msg.GetResourceNames(), nil
-	}
 	var names []string
 	var bad bool
-	eachName(r.wire, func(name []byte) {
-		bad = bad || !utf8.Valid(name)
-		names = append(names, string(name))
-	})
+	for p := r.wire; len(p) > 0; {
+		num, typ, tag := protowire.ConsumeTag(p)
+		m := protowire.ConsumeFieldValue(num, typ, p[tag:])
+		if isName(num, typ) {
+			name, _ := protowire.ConsumeBytes(p[tag:])
+			bad = bad || !utf8.Valid(name)
+			names = append(names, string(name))
+		}
+		p = p[tag+m:]
+	}
 	if bad {
 		return nil, status.Error(codes.InvalidArgument, "DiscoveryRequest.resource_names: a name is not valid UTF-8")
 	}
@@ -95,66 +104,15 @@ func (r *request) resourceNames() ([]string, error) {
 
 // decoded returns the request as protobuf would have decoded it.
 func (r *request) decoded() (*discoveryv3.DiscoveryRequest, error) {
-	if r.wire == nil {
-		return r.msg, nil
-	}
 	names, err := r.resourceNames()
-	if err != nil {
-		return nil, err
+	if err != nil || names == nil {
+		return r.msg, err
 	}
 	msg := proto.Clone(r.msg).(*discoveryv3.DiscoveryRequest)
 	msg.ResourceNames = names
 	return msg, nil
 }
 
-// splitNames checks the framing of an encoded request and returns its fields other than the names
-// (b itself when it has no names), and whether it has names.
-func splitNames(b []byte) (rest []byte, names bool, err error) {
-	others := 0
-	for p := b; len(p) > 0; {
-		num, typ, n := protowire.ConsumeTag(p)
-		if n < 0 {
-			return nil, false, protowire.ParseError(n)
-		}
-		m := protowire.ConsumeFieldValue(num, typ, p[n:])
-		if m < 0 {
-			return nil, false, protowire.ParseError(m)
-		}
-		if isName(num, typ) {
-			names = true
-		} else {
-			others += n + m
-		}
-		p = p[n+m:]
-	}
-	if !names {
-		return b, false, nil
-	}
-	rest = make([]byte, 0, others)
-	for p := b; len(p) > 0; {
-		num, typ, n := protowire.ConsumeTag(p)
-		m := protowire.ConsumeFieldValue(num, typ, p[n:])
-		if !isName(num, typ) {
-			rest = append(rest, p[:n+m]...)
-		}
-		p = p[n+m:]
-	}
-	return rest, true, nil
-}
-
 func isName(num protowire.Number, typ protowire.Type) bool {
 	return num == requestNames && typ == protowire.BytesType
-}
-
-// eachName calls f with each name of an encoded request whose framing splitNames checked.
-func eachName(b []byte, f func([]byte)) {
-	for p := b; len(p) > 0; {
-		num, typ, n := protowire.ConsumeTag(p)
-		m := protowire.ConsumeFieldValue(num, typ, p[n:])
-		if isName(num, typ) {
-			name, _ := protowire.ConsumeBytes(p[n:])
-			f(name)
-		}
-		p = p[n+m:]
-	}
 }

@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"hash/maphash"
 	"runtime"
 	"sort"
 	"sync"
@@ -84,6 +85,8 @@ type Server struct {
 	// draining closes when shutdown begins: no new streams, readiness off.
 	draining  chan struct{}
 	drainOnce sync.Once
+	// seed hashes the names of requests (namesKey): random, so that no client can aim at a collision.
+	seed maphash.Seed
 }
 
 // New builds a server over the store's model.
@@ -118,6 +121,7 @@ func New(store *model.Store, opts Options) *Server {
 		perNode:    map[string]int{},
 		draining:   make(chan struct{}),
 		sending:    semaphore.NewWeighted(opts.SendBudget),
+		seed:       maphash.MakeSeed(),
 	}
 }
 
@@ -126,7 +130,7 @@ func New(store *model.Store, opts Options) *Server {
 // gRPC server cannot be given after it is made: hence this, not a Register for any server. Streams
 // end when their client goes, or when Drain closes them; not when the gRPC server's listener stops.
 func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
-	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodecV2(codec{})}, opts...)...)
+	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodecV2(codec{seed: s.seed})}, opts...)...)
 	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, adsService{s: s})
 	clusterservice.RegisterClusterDiscoveryServiceServer(g, clusterService{s: s})
 	endpointservice.RegisterEndpointDiscoveryServiceServer(g, endpointService{s: s})

@@ -190,7 +190,7 @@ func (s *Server) handleRequest(c *conn, req *request) error {
 		s.takeAnswer(c, t, exchange{Version: c.sent[t].Version, Nonce: nonce, At: now}, msg.GetErrorDetail().GetMessage(), msg.GetErrorDetail() != nil)
 	}
 	resubscribed := false
-	if key := req.namesKey(c.seed); !c.subs[t].requested || key != c.subNames[t] {
+	if key := req.key; !c.subs[t].requested || key != c.subNames[t] {
 		// (The usual request, an ACK naming what the last one named, is decided without decoding
 		// its names.)
 		names, err := req.resourceNames()

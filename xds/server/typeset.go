@@ -231,6 +231,24 @@ func (s typeSet) patch(fresh typeSet) typeSet {
 // changedSince lists the entries of s that prev lacks or holds with other content: what a response
 // that updates prev to s must carry (an EDS or RDS response may carry just those).
 func (s typeSet) changedSince(prev typeSet) []*resource {
+	if len(s.entries) == len(prev.entries) && s.names == prev.names {
+		// The same names (an endpoint push patched a few resources): both sorted, so compared in
+		// place, by pointer, without comparing thousands of names per stream.
+		var out []*resource
+		for i, e := range s.entries {
+			if p := prev.entries[i]; p != e && p.hash != e.hash {
+				if p.name != e.name {
+					return s.changedSinceByName(prev) // the names' digests met by chance
+				}
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	return s.changedSinceByName(prev)
+}
+
+func (s typeSet) changedSinceByName(prev typeSet) []*resource {
 	var out []*resource
 	j := 0
 	for _, e := range s.entries {

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -36,5 +39,37 @@ func TestTypeSetNamesFollowNames(t *testing.T) {
 	}
 	if kept := base.filter(subscription{requested: true, names: map[string]bool{"a": true, "b": true, "c": true}}); !sameEntries(kept.entries, base.entries) {
 		t.Error("a subscription to every name does not keep the set itself")
+	}
+}
+
+// What changed between two sets is the same whether they name the same resources (compared in
+// place) or not (compared by name), whatever was replaced, added or dropped.
+func TestChangedSinceEqualsComparingByName(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	for range 500 {
+		var entries []*resource
+		for i := range 1 + rng.IntN(30) {
+			entries = append(entries, clusterEntry(fmt.Sprintf("c%03d", i), time.Second))
+		}
+		prev := setOf(entries, time.Time{})
+		var fresh []*resource
+		for _, e := range prev.entries {
+			switch rng.IntN(6) {
+			case 0: // new content
+				fresh = append(fresh, clusterEntry(e.name, 2*time.Second))
+			case 1: // the same content, translated again
+				fresh = append(fresh, clusterEntry(e.name, time.Second))
+			}
+		}
+		next := prev.patch(setOf(fresh, time.Time{}))
+		if rng.IntN(3) == 0 {
+			next = next.without([]string{prev.entries[rng.IntN(len(prev.entries))].name})
+		}
+		if rng.IntN(3) == 0 {
+			next = next.patch(setOf([]*resource{clusterEntry("c999", time.Second)}, time.Time{}))
+		}
+		if got, want := names(next.changedSince(prev)), names(next.changedSinceByName(prev)); !slices.Equal(got, want) {
+			t.Fatalf("changed: %v, by name %v", got, want)
+		}
 	}
 }
