@@ -195,7 +195,7 @@ func isManifestName(p string) bool {
 func isManifestPath(rel string) bool { return !hiddenPath(rel) && isManifestName(rel) }
 
 // dirPrint is a cheap summary of the directory (its identity, and each manifest's name, size,
-// modification time and link target) for the periodic rescan that recovers from missed events.
+// modification time and file) for the periodic rescan that recovers from missed events.
 type dirPrint struct {
 	dir   os.FileInfo
 	files string
@@ -212,10 +212,10 @@ func fingerprint(dir string) (dirPrint, error) {
 	}
 	var b strings.Builder
 	for _, name := range files {
-		p := filepath.Join(dir, name)
-		target, _ := filepath.EvalSymlinks(p)
-		if info, err := os.Stat(p); err == nil {
-			fmt.Fprintf(&b, "%q %d %d %q\n", name, info.Size(), info.ModTime().UnixNano(), target)
+		// The file a name leads to (through links, as a ConfigMap volume's do) is named by its
+		// inode: a swapped link leads to another.
+		if info, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			fmt.Fprintf(&b, "%q %d %d %v\n", name, info.Size(), info.ModTime().UnixNano(), idOf(info))
 		} else {
 			fmt.Fprintf(&b, "%q %v\n", name, err)
 		}

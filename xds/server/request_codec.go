@@ -31,34 +31,49 @@ type request struct {
 }
 
 // unmarshal reads a request from what gRPC received, keeping a reference to its buffer when the
-// request names resources.
+// request names resources. The key hashes the names' encoding, a run of consecutive names at a
+// time (clients write them together).
 func (r *request) unmarshal(data mem.BufferSlice, seed maphash.Seed) error {
 	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
 	b := buf.ReadOnlyData()
 	var h maphash.Hash
 	h.SetSeed(seed)
 	var rest []byte // every field but the names, for protobuf to decode
-	n := 0
-	for p := b; len(p) > 0; {
-		num, typ, tag := protowire.ConsumeTag(p)
+	n, run := 0, -1 // run: where the current run of names began; -1 outside one
+	for i := 0; i < len(b); {
+		if size := shortName(b[i:]); size > 0 { // the usual field: decoded without a call
+			if run < 0 {
+				run = i
+			}
+			i, n = i+size, n+1
+			continue
+		}
+		num, typ, tag := protowire.ConsumeTag(b[i:])
 		if tag < 0 {
 			buf.Free()
 			return protowire.ParseError(tag)
 		}
-		m := protowire.ConsumeFieldValue(num, typ, p[tag:])
+		m := protowire.ConsumeFieldValue(num, typ, b[i+tag:])
 		if m < 0 {
 			buf.Free()
 			return protowire.ParseError(m)
 		}
 		if isName(num, typ) {
-			name, _ := protowire.ConsumeBytes(p[tag:])
-			h.Write(name)
-			h.WriteByte(0)
+			if run < 0 {
+				run = i
+			}
 			n++
 		} else {
-			rest = append(rest, p[:tag+m]...)
+			if run >= 0 {
+				h.Write(b[run:i]) // fields delimit themselves: the runs' bytes together are the list
+				run = -1
+			}
+			rest = append(rest, b[i:i+tag+m]...)
 		}
-		p = p[tag+m:]
+		i += tag + m
+	}
+	if run >= 0 {
+		h.Write(b[run:])
 	}
 	r.msg, r.key = &discoveryv3.DiscoveryRequest{}, namesKey{hash: h.Sum64(), n: n}
 	if err := proto.Unmarshal(rest, r.msg); err != nil {
@@ -71,6 +86,18 @@ func (r *request) unmarshal(data mem.BufferSlice, seed maphash.Seed) error {
 	}
 	r.wire, r.buf = b, buf
 	return nil
+}
+
+// nameTag is the tag of resource_names (field 3, length-delimited) as it is encoded: one byte.
+const nameTag = byte(requestNames)<<3 | byte(protowire.BytesType)
+
+// shortName is the encoded size of the name field p starts with when its length fits in one byte
+// (under 128 bytes: every resource name Istio makes); 0 otherwise, or when p is truncated.
+func shortName(p []byte) int {
+	if len(p) < 2 || p[0] != nameTag || p[1] >= 0x80 || 2+int(p[1]) > len(p) {
+		return 0
+	}
+	return 2 + int(p[1])
 }
 
 // free gives back the buffer the names are read from; the request's names are gone after it.

@@ -98,15 +98,13 @@ func checkDecodeRequest(t *testing.T, what string, b []byte) {
 	}
 }
 
-// namesKeyOf is the key of a list of names, as request.unmarshal computes it from their encoding.
+// namesKeyOf is the key of a list of names: the hash of their encoding.
 func namesKeyOf(seed maphash.Seed, names []string) namesKey {
-	var h maphash.Hash
-	h.SetSeed(seed)
+	var b []byte
 	for _, n := range names {
-		h.WriteString(n)
-		h.WriteByte(0)
+		b = protowire.AppendString(protowire.AppendTag(b, requestNames, protowire.BytesType), n)
 	}
-	return namesKey{hash: h.Sum64(), n: len(names)}
+	return namesKey{hash: maphash.Bytes(seed, b), n: len(names)}
 }
 
 // decodeRequest decodes b as the server's codec does, from a buffer of gRPC's pool.
