@@ -111,22 +111,32 @@ func (r *request) free() {
 // resourceNames decodes the request's names; a name that is not UTF-8 (as protobuf requires of a
 // string) is an error.
 func (r *request) resourceNames() ([]string, error) {
-	var names []string
-	var bad bool
+	names := make([]string, 0, r.key.n)
+	bad := false
+	r.eachName(func(name []byte) {
+		bad = bad || !utf8.Valid(name)
+		names = append(names, string(name))
+	})
+	if bad {
+		return nil, status.Error(codes.InvalidArgument, "DiscoveryRequest.resource_names: a name is not valid UTF-8")
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	return names, nil
+}
+
+// eachName calls f with each of the request's names, in order, as encoded (valid for the call).
+func (r *request) eachName(f func([]byte)) {
 	for p := r.wire; len(p) > 0; {
 		num, typ, tag := protowire.ConsumeTag(p)
 		m := protowire.ConsumeFieldValue(num, typ, p[tag:])
 		if isName(num, typ) {
 			name, _ := protowire.ConsumeBytes(p[tag:])
-			bad = bad || !utf8.Valid(name)
-			names = append(names, string(name))
+			f(name)
 		}
 		p = p[tag+m:]
 	}
-	if bad {
-		return nil, status.Error(codes.InvalidArgument, "DiscoveryRequest.resource_names: a name is not valid UTF-8")
-	}
-	return names, nil
 }
 
 // decoded returns the request as protobuf would have decoded it.

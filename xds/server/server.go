@@ -86,7 +86,8 @@ type Server struct {
 	draining  chan struct{}
 	drainOnce sync.Once
 	// seed hashes the names of requests (namesKey): random, so that no client can aim at a collision.
-	seed maphash.Seed
+	seed          maphash.Seed
+	subscriptions *subscriptionTable
 }
 
 // New builds a server over the store's model.
@@ -111,17 +112,18 @@ func New(store *model.Store, opts Options) *Server {
 	}
 	log := opts.Log.With(zap.String("component", "xds"))
 	return &Server{
-		opts:       opts,
-		store:      store,
-		log:        log,
-		warnings:   newWarningLog(log, opts.Report),
-		rejections: newRejectionReporter(log, opts.ReportRejection),
-		pushes:     newPushLog(pushLogSize, opts.Metrics),
-		conns:      map[int64]*conn{},
-		perNode:    map[string]int{},
-		draining:   make(chan struct{}),
-		sending:    semaphore.NewWeighted(opts.SendBudget),
-		seed:       maphash.MakeSeed(),
+		opts:          opts,
+		store:         store,
+		log:           log,
+		warnings:      newWarningLog(log, opts.Report),
+		rejections:    newRejectionReporter(log, opts.ReportRejection),
+		pushes:        newPushLog(pushLogSize, opts.Metrics),
+		conns:         map[int64]*conn{},
+		perNode:       map[string]int{},
+		draining:      make(chan struct{}),
+		sending:       semaphore.NewWeighted(opts.SendBudget),
+		seed:          maphash.MakeSeed(),
+		subscriptions: newSubscriptionTable(),
 	}
 }
 

@@ -193,11 +193,10 @@ func (s *Server) handleRequest(c *conn, req *request) error {
 	if key := req.key; !c.subs[t].requested || key != c.subNames[t] {
 		// (The usual request, an ACK naming what the last one named, is decided without decoding
 		// its names.)
-		names, err := req.resourceNames()
+		sub, err := s.subscriptions.subscription(req)
 		if err != nil {
 			return err
 		}
-		sub := newSubscription(names)
 		resubscribed = !c.subs[t].sameAs(sub)
 		if added := sub.namesNotIn(c.subs[t]); len(added) > 0 && c.holds[t] != "" {
 			// A client forgets what it unsubscribes from (gRPC drops it from its cache at once), so

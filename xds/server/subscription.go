@@ -4,7 +4,8 @@ package server
 type subscription struct {
 	requested bool // the client has asked for this type at all
 	wildcard  bool
-	names     map[string]bool
+	names     map[string]bool // never written to once made: streams may share it
+	shared    *sharedNames    // the table's entry names is from, kept alive by the streams holding it
 }
 
 func newSubscription(names []string) subscription {
