@@ -62,7 +62,7 @@ test:
 # fuzz runs each fuzz target for FUZZTIME (a short run in make test; `make fuzz FUZZTIME=10m` for a
 # long one). Their committed corpora (testdata/fuzz) also run as plain tests in every go test.
 FUZZ_TARGETS := ./adapters/file:FuzzParseFile ./crds/validation:FuzzValidate ./adapters/k8s:FuzzObjectsPart ./xds/translate:FuzzTranslate \
-                ./xds/auth:FuzzAuthorize
+                ./xds/auth:FuzzAuthorize ./xds/server:FuzzDecodeRequest
 FUZZTIME     ?= 15s
 ## fuzz: the fuzz targets, FUZZTIME each (15s)
 fuzz:
