@@ -48,7 +48,10 @@ func (s *Server) handleDeltaRequest(c *conn, req *discoveryv3.DeltaDiscoveryRequ
 	first := !c.subs[t].requested
 	// Subscription changes count whatever the nonce: a client may send them before it has answered
 	// the last response. Only an ACK or NACK must name the response it answers.
-	c.subscribe(t, c.subs[t].changed(first, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe()))
+	if first || len(req.GetResourceNamesSubscribe()) > 0 || len(req.GetResourceNamesUnsubscribe()) > 0 {
+		// (Not on a plain ACK: that would copy thousands of names, and filter every set again.)
+		c.subscribe(t, c.subs[t].changed(first, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe()))
+	}
 	if len(req.GetResourceNamesUnsubscribe()) > 0 {
 		c.holdsSet[t] = c.holdsSet[t].without(req.GetResourceNamesUnsubscribe()) // the client dropped them itself
 	}

@@ -84,3 +84,31 @@ func TestStreamsNamingTheSameResourcesShareASubscription(t *testing.T) {
 	}
 	t.Fatalf("the table still holds %d subscriptions no stream holds", len(s.subscriptions.m))
 }
+
+// A Delta ACK changes no subscription: it keeps the one the stream has (before, each ACK copied
+// the stream's thousands of names, and made every set be filtered again on the next push).
+func TestDeltaACKKeepsTheSubscription(t *testing.T) {
+	s := New(model.NewStore("cluster.local", time.Now), Options{})
+	c, err := s.openConn(&corev3.Node{Id: "sidecar~10.0.0.1~p.ns~ns.svc.cluster.local"}, true, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.handleDeltaRequest(c, &discoveryv3.DeltaDiscoveryRequest{TypeUrl: resourcev3.EndpointType,
+		ResourceNamesSubscribe: []string{"a", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	gen, names := c.subGen[eds], reflect.ValueOf(c.subs[eds].names).UnsafePointer()
+	if err := s.handleDeltaRequest(c, &discoveryv3.DeltaDiscoveryRequest{TypeUrl: resourcev3.EndpointType, ResponseNonce: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.subGen[eds] != gen || reflect.ValueOf(c.subs[eds].names).UnsafePointer() != names {
+		t.Fatal("a Delta ACK replaced the stream's subscription")
+	}
+	if err := s.handleDeltaRequest(c, &discoveryv3.DeltaDiscoveryRequest{TypeUrl: resourcev3.EndpointType,
+		ResourceNamesUnsubscribe: []string{"a"}}); err != nil {
+		t.Fatal(err)
+	}
+	if c.subGen[eds] == gen || c.subs[eds].names["a"] || !c.subs[eds].names["b"] {
+		t.Fatalf("after unsubscribing a: %v", c.subs[eds].names)
+	}
+}
