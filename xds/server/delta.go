@@ -50,7 +50,7 @@ func (s *Server) handleDeltaRequest(c *conn, req *discoveryv3.DeltaDiscoveryRequ
 	// the last response. Only an ACK or NACK must name the response it answers.
 	if first || len(req.GetResourceNamesSubscribe()) > 0 || len(req.GetResourceNamesUnsubscribe()) > 0 {
 		// (Not on a plain ACK: that would copy thousands of names, and filter every set again.)
-		c.subscribe(t, c.subs[t].changed(first, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe()))
+		c.subscribe(t, s.subscriptions.share(c.subs[t].changed(first, req.GetResourceNamesSubscribe(), req.GetResourceNamesUnsubscribe())))
 	}
 	if len(req.GetResourceNamesUnsubscribe()) > 0 {
 		c.holdsSet[t] = c.holdsSet[t].without(req.GetResourceNamesUnsubscribe()) // the client dropped them itself

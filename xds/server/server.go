@@ -111,6 +111,7 @@ func New(store *model.Store, opts Options) *Server {
 		opts.SendBudget = defaultSendBudget
 	}
 	log := opts.Log.With(zap.String("component", "xds"))
+	seed := maphash.MakeSeed()
 	return &Server{
 		opts:          opts,
 		store:         store,
@@ -122,8 +123,8 @@ func New(store *model.Store, opts Options) *Server {
 		perNode:       map[string]int{},
 		draining:      make(chan struct{}),
 		sending:       semaphore.NewWeighted(opts.SendBudget),
-		seed:          maphash.MakeSeed(),
-		subscriptions: newSubscriptionTable(),
+		seed:          seed,
+		subscriptions: newSubscriptionTable(seed),
 	}
 }
 

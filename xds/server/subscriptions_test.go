@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"testing"
 	"time"
+	"unsafe"
 	"weak"
 
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
@@ -110,5 +111,28 @@ func TestDeltaACKKeepsTheSubscription(t *testing.T) {
 	}
 	if c.subGen[eds] == gen || c.subs[eds].names["a"] || !c.subs[eds].names["b"] {
 		t.Fatalf("after unsubscribing a: %v", c.subs[eds].names)
+	}
+}
+
+// Delta streams that subscribed to the same names, in any order and in any number of requests,
+// share one subscription.
+func TestDeltaStreamsOfTheSameNamesShareASubscription(t *testing.T) {
+	s := New(model.NewStore("cluster.local", time.Now), Options{})
+	var conns []*conn
+	for i, steps := range [][][]string{{{"a", "b", "c"}}, {{"c"}, {"b", "a"}}, {{"a", "b"}}} {
+		c, err := s.openConn(&corev3.Node{Id: fmt.Sprintf("sidecar~10.0.0.%d~p%d.ns~ns.svc.cluster.local", i, i)}, true, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, names := range steps {
+			if err := s.handleDeltaRequest(c, &discoveryv3.DeltaDiscoveryRequest{TypeUrl: resourcev3.EndpointType, ResourceNamesSubscribe: names}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		conns = append(conns, c)
+	}
+	pointer := func(i int) unsafe.Pointer { return reflect.ValueOf(conns[i].subs[eds].names).UnsafePointer() }
+	if pointer(0) != pointer(1) || pointer(0) == pointer(2) || len(conns[2].subs[eds].names) != 2 {
+		t.Fatalf("{a b c} twice and {a b}: shared %v, %v", pointer(0) == pointer(1), pointer(0) == pointer(2))
 	}
 }
