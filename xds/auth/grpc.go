@@ -9,6 +9,7 @@ import (
 	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -94,7 +95,8 @@ func (s *authorizedStream) RecvMsg(m any) error {
 	s.checked = true
 	n, _ := m.(nodeCarrier)
 	if n == nil {
-		return nil
+		// Fail closed: a message the guard cannot read the node of is not let through unchecked.
+		return status.Errorf(codes.Internal, "cannot authorize a stream whose first message (%T) names no node", m)
 	}
 	if err := s.guard.Authorize(s.id, n.GetNode(), s.peer); err != nil {
 		return err

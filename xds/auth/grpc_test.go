@@ -87,3 +87,22 @@ func TestInterceptorAuthorizesTheFirstRequestAndTracksTheStream(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// A stream whose first message the guard cannot read a node from is refused, not let through
+// unchecked (the server once read requests into a type of its own that did not say its node, and
+// every stream went unauthorized).
+func TestStreamWhoseMessageNamesNoNodeIsRefused(t *testing.T) {
+	g, err := NewGuard(Options{Tokens: fakeTokens{}, TrustDomain: "cluster.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &authorizedStream{ServerStream: recvAnything{}, guard: g}
+	if err := s.RecvMsg(&struct{ Node *corev3.Node }{}); status.Code(err) != codes.Internal {
+		t.Fatalf("a first message without GetNode: %v, want Internal", err)
+	}
+}
+
+// recvAnything is a stream whose every message arrives at once, as it is.
+type recvAnything struct{ grpc.ServerStream }
+
+func (recvAnything) RecvMsg(any) error { return nil }

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"unicode/utf8"
 
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	discoveryv3 "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/mem"
@@ -99,6 +100,9 @@ func shortName(p []byte) int {
 	}
 	return 2 + int(p[1])
 }
+
+// GetNode is the node the request names: the xDS guard (xds/auth) authorizes streams by it.
+func (r *request) GetNode() *corev3.Node { return r.msg.GetNode() }
 
 // free gives back the buffer the names are read from; the request's names are gone after it.
 func (r *request) free() {
