@@ -88,6 +88,8 @@ type Server struct {
 	// seed hashes the names of requests (namesKey): random, so that no client can aim at a collision.
 	seed          maphash.Seed
 	subscriptions *subscriptionTable
+	// translating bounds the views translated at once to the cores (translationCache.translating).
+	translating chan struct{}
 }
 
 // New builds a server over the store's model.
@@ -125,6 +127,7 @@ func New(store *model.Store, opts Options) *Server {
 		sending:       semaphore.NewWeighted(opts.SendBudget),
 		seed:          seed,
 		subscriptions: newSubscriptionTable(seed),
+		translating:   make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 
@@ -202,6 +205,7 @@ func (s *Server) push(endpointsOnly bool) {
 // change, patched) once, and each stream's loop is woken to send what changed.
 func (s *Server) publish(snap *model.Snapshot, change model.Change, start time.Time) {
 	cache := newTranslationCache(snap, s.warnings, s.opts.Metrics, s.translations.Load(), change)
+	cache.translating = s.translating
 	s.translations.Store(cache)
 	s.snapshot.Store(snap)
 	conns := s.connList()
@@ -246,7 +250,9 @@ func (s *Server) translationsOf(snap *model.Snapshot) *translationCache {
 	if cur := s.translations.Load(); cur != nil && cur.generation() == snap.Generation {
 		return cur
 	}
-	return newTranslationCache(snap, s.warnings, s.opts.Metrics, nil, model.Change{})
+	cache := newTranslationCache(snap, s.warnings, s.opts.Metrics, nil, model.Change{})
+	cache.translating = s.translating
+	return cache
 }
 
 // connList returns the open streams, oldest first.

@@ -42,6 +42,11 @@ type translationCache struct {
 	// has moved every stream, so that two generations are not kept alive.
 	prev   *translationCache
 	change model.Change
+	// translating bounds the views translated at once (nil: no bound). When hundreds of sidecars
+	// connect together, the first of each view would start its translation at the same moment,
+	// and every view's clusters and endpoint sets were alive at once as protos; no faster on two
+	// cores, and the peak of memory.
+	translating chan struct{}
 }
 
 type cacheEntry struct {
@@ -103,12 +108,17 @@ func (c *translationCache) outboundFor(proxy *model.Proxy, listeners []string) (
 	c.mu.Unlock()
 	e.once.Do(func() {
 		defer close(e.ready)
-		if base := prev.done(key); base != nil && c.change.EndpointsOnly() {
+		base := prev.done(key) // waited for before taking a turn: that translation may need one
+		if c.translating != nil {
+			c.translating <- struct{}{}
+			defer func() { <-c.translating }()
+		}
+		if base != nil && c.change.EndpointsOnly() {
 			c.metrics.translated.WithLabelValues("endpoints").Inc()
 			e.tr, e.err = c.patchEndpoints(base, proxy)
 			return
 		}
-		if base := prev.done(key); base != nil && c.change.RoutingOnly && base.routeHalf {
+		if base != nil && c.change.RoutingOnly && base.routeHalf {
 			c.metrics.translated.WithLabelValues("routes").Inc()
 			if len(c.change.Endpoints) > 0 {
 				if base, e.err = c.patchEndpoints(base, proxy); e.err != nil {
