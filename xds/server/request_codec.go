@@ -116,13 +116,16 @@ func (r *request) free() {
 // string) is an error.
 func (r *request) resourceNames() ([]string, error) {
 	names := make([]string, 0, r.key.n)
-	bad := false
+	bad := -1
 	r.eachName(func(name []byte) {
-		bad = bad || !utf8.Valid(name)
+		if bad < 0 && !utf8.Valid(name) {
+			bad = len(names)
+		}
 		names = append(names, string(name))
 	})
-	if bad {
-		return nil, status.Error(codes.InvalidArgument, "DiscoveryRequest.resource_names: a name is not valid UTF-8")
+	if bad >= 0 {
+		return nil, status.Errorf(codes.InvalidArgument, "DiscoveryRequest (type %s): resource_names[%d] %q is not valid UTF-8",
+			r.msg.GetTypeUrl(), bad, names[bad])
 	}
 	if len(names) == 0 {
 		return nil, nil

@@ -8,10 +8,10 @@ import (
 )
 
 // subscriptionTable shares the subscriptions of streams that name the same resources (State of the
-// World: the same list; Delta: the same set, however it was subscribed to): the sidecars of one view each ask for the endpoints of the same thousands of clusters,
-// and each held a map of its own (at 1,000 services and 500 sidecars, 125 MB of the server's
-// heap). Entries are weak: a subscription no stream holds any more is collected, and its entry
-// with it.
+// World: the same list; Delta: the same set, however it was subscribed to). The sidecars of one
+// view each ask for the endpoints of the same thousands of clusters, and each held a map of its
+// own: at 1,000 services and 500 sidecars, 125 MB of the server's heap. Entries are weak: a
+// subscription no stream holds any more is collected, and its entry with it.
 type subscriptionTable struct {
 	seed maphash.Seed
 	mu   sync.Mutex
