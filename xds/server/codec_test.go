@@ -16,7 +16,7 @@ import (
 func TestCodecWritesResponsesFromSharedPieces(t *testing.T) {
 	var entries []*resource
 	for _, name := range []string{"a", strings.Repeat("long-", 40000)} { // a name whose cluster needs 3-byte lengths
-		entries = append(entries, newResource(name, &clusterv3.Cluster{Name: name}, false))
+		entries = append(entries, newResource(name, &clusterv3.Cluster{Name: name}))
 	}
 	anyOf := func(e *resource) *anypb.Any { return &anypb.Any{TypeUrl: typeURLs[cds], Value: e.raw} }
 	wantSotW := &discoveryv3.DiscoveryResponse{VersionInfo: "v-2", TypeUrl: typeURLs[cds], Nonce: "7"}

@@ -212,7 +212,7 @@ func (c *translationCache) patchEndpoints(base *translation, proxy *model.Proxy)
 		return nil, err
 	}
 	tr := &translation{sets: base.sets, plan: base.plan, listenerDetails: base.listenerDetails, routeHalf: base.routeHalf}
-	tr.sets[eds] = base.sets[eds].patch(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt, false))
+	tr.sets[eds] = base.sets[eds].patch(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt))
 	// The rebuilt sets' warnings replace the ones of the same sets.
 	rebuilt := map[string]bool{}
 	for _, cla := range res.Endpoints {

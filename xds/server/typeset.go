@@ -50,9 +50,6 @@ type resource struct {
 	// nothing per stream. It is the value's part of wire's Any.
 	raw  []byte
 	wire *wire
-	// item is the resource itself, kept for route configs only (make-before-break reads them); the
-	// others are decoded from raw on the rare occasions they are read (the config dump).
-	item types.Resource
 	// digest is the resource's share of its set's version; nameDigest its name's share of its
 	// set's names (typeSet.names).
 	digest, nameDigest uint64
@@ -76,7 +73,7 @@ type typeSet struct {
 }
 
 // newResource marshals and hashes one resource.
-func newResource(name string, item types.Resource, keepItem bool) *resource {
+func newResource(name string, item types.Resource) *resource {
 	body, b, err := marshalResource(item)
 	if err != nil {
 		panic("server: a translated resource does not marshal: " + err.Error())
@@ -84,9 +81,6 @@ func newResource(name string, item types.Resource, keepItem bool) *resource {
 	content := sha256.Sum256(b)
 	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, wire: newWire(body), digest: digestOf(name, content[:]),
 		nameDigest: nameDigestOf(name)}
-	if keepItem {
-		r.item = item
-	}
 	switch m := item.(type) {
 	case *routev3.RouteConfiguration:
 		r.uses = translate.RouteClusters(m)
@@ -117,12 +111,12 @@ func digestOf(name string, content []byte) uint64 {
 	return binary.BigEndian.Uint64(h.Sum(nil))
 }
 
-// newTypeSet hashes resources that are already sorted by name, keeping the items (for the few
-// sets built outside a translation: warm-up route configs, tests).
+// newTypeSet hashes resources that are already sorted by name (for the few sets built outside a
+// translation: tests).
 func newTypeSet(names []string, items []types.Resource, changedAt time.Time) typeSet {
 	entries := make([]*resource, len(items))
 	for i, item := range items {
-		entries[i] = newResource(names[i], item, true)
+		entries[i] = newResource(names[i], item)
 	}
 	return setOf(entries, changedAt)
 }
@@ -304,17 +298,17 @@ func heldVersions(versions map[string]string) typeSet {
 // desiredSets turns a translation into one typeSet per type.
 func desiredSets(r *translate.Resources, changedAt time.Time) [numTypes]typeSet {
 	var out [numTypes]typeSet
-	out[cds] = collect(r.Clusters, func(i int) string { return r.Clusters[i].Name }, changedAt, false)
-	out[eds] = collect(r.Endpoints, func(i int) string { return r.Endpoints[i].ClusterName }, changedAt, false)
-	out[lds] = collect(r.Listeners, func(i int) string { return r.Listeners[i].Name }, changedAt, false)
-	out[rds] = collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt, true)
+	out[cds] = collect(r.Clusters, func(i int) string { return r.Clusters[i].Name }, changedAt)
+	out[eds] = collect(r.Endpoints, func(i int) string { return r.Endpoints[i].ClusterName }, changedAt)
+	out[lds] = collect(r.Listeners, func(i int) string { return r.Listeners[i].Name }, changedAt)
+	out[rds] = collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt)
 	return out
 }
 
-func collect[T types.Resource](items []T, name func(int) string, changedAt time.Time, keepItems bool) typeSet {
+func collect[T types.Resource](items []T, name func(int) string, changedAt time.Time) typeSet {
 	entries := make([]*resource, len(items))
 	for i, item := range items {
-		entries[i] = newResource(name(i), item, keepItems)
+		entries[i] = newResource(name(i), item)
 	}
 	return setOf(entries, changedAt)
 }

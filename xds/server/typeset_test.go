@@ -12,7 +12,7 @@ import (
 )
 
 func clusterEntry(name string, timeout time.Duration) *resource {
-	return newResource(name, &clusterv3.Cluster{Name: name, ConnectTimeout: durationpb.New(timeout)}, false)
+	return newResource(name, &clusterv3.Cluster{Name: name, ConnectTimeout: durationpb.New(timeout)})
 }
 
 // A set's names digest follows its names through patch, merge and filter, not its content: an
