@@ -49,7 +49,7 @@ func TestIncrementalEqualsFromScratch(t *testing.T) {
 				s.push(false)
 				snap := s.snapshot.Load()
 				for _, c := range conns {
-					want := desiredSets(translate.ForProxy(snap, c.proxy, nil), time.Time{})
+					want := desiredSets(translate.ForProxy(snap, c.proxy, nil), time.Time{}, nil)
 					for typ := range numTypes {
 						if got := c.desired[typ]; got.version != want[typ].version {
 							t.Fatalf("step %d (%s), %s %s: incremental version %s, from scratch %s (%d vs %d resources)",

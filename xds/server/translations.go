@@ -47,6 +47,8 @@ type translationCache struct {
 	// and every view's clusters and endpoint sets were alive at once as protos; no faster on two
 	// cores, and the peak of memory.
 	translating chan struct{}
+	// shared holds one copy of each resource the views translate alike.
+	shared *interner
 }
 
 type cacheEntry struct {
@@ -57,7 +59,8 @@ type cacheEntry struct {
 }
 
 func newTranslationCache(snap *model.Snapshot, warnings *warningLog, metrics *Metrics, prev *translationCache, change model.Change) *translationCache {
-	c := &translationCache{snap: snap, warnings: warnings, metrics: metrics, entries: map[string]*cacheEntry{}, combined: map[combinedKey]*translation{}, change: change}
+	c := &translationCache{snap: snap, warnings: warnings, metrics: metrics, entries: map[string]*cacheEntry{}, combined: map[combinedKey]*translation{}, change: change,
+		shared: newInterner()}
 	if prev != nil && (change.EndpointsOnly() || change.RoutingOnly) && prev.snap.Generation < snap.Generation {
 		c.prev = prev
 	}
@@ -170,7 +173,7 @@ func (c *translationCache) outbound(proxy *model.Proxy, listeners []string) (*tr
 		return nil, err
 	}
 	c.noteWarnings(res.Details)
-	return &translation{sets: desiredSets(res, c.snap.ChangedAt), warnings: res.Warnings, details: res.Details, plan: res.Plan,
+	return &translation{sets: desiredSets(res, c.snap.ChangedAt, c.shared), warnings: res.Warnings, details: res.Details, plan: res.Plan,
 		clusterDetails: res.Details}, nil
 }
 
@@ -180,7 +183,7 @@ func sidecarHalves(proxy *model.Proxy) bool { return !proxy.Proxyless && proxy.T
 // halves makes a sidecar's translation from its merged halves.
 func (c *translationCache) halves(merged *translate.Resources, clusterDetails, listenerDetails []translate.Warning) *translation {
 	c.noteWarnings(merged.Details)
-	return &translation{sets: desiredSets(merged, c.snap.ChangedAt), warnings: merged.Warnings, details: merged.Details,
+	return &translation{sets: desiredSets(merged, c.snap.ChangedAt, c.shared), warnings: merged.Warnings, details: merged.Details,
 		plan: merged.Plan, clusterDetails: clusterDetails, listenerDetails: listenerDetails, routeHalf: true}
 }
 
@@ -195,7 +198,7 @@ func (c *translationCache) patchListeners(base *translation, proxy *model.Proxy)
 	}
 	merged := (&translate.Resources{Details: base.clusterDetails}).Merge(lr)
 	c.noteWarnings(merged.Details)
-	fresh := desiredSets(lr, c.snap.ChangedAt)
+	fresh := desiredSets(lr, c.snap.ChangedAt, c.shared)
 	tr := &translation{sets: base.sets, warnings: merged.Warnings, details: merged.Details, plan: base.plan,
 		clusterDetails: base.clusterDetails, listenerDetails: lr.Details, routeHalf: true}
 	tr.sets[lds], tr.sets[rds] = fresh[lds], fresh[rds]
@@ -212,7 +215,7 @@ func (c *translationCache) patchEndpoints(base *translation, proxy *model.Proxy)
 		return nil, err
 	}
 	tr := &translation{sets: base.sets, plan: base.plan, listenerDetails: base.listenerDetails, routeHalf: base.routeHalf}
-	tr.sets[eds] = base.sets[eds].patch(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt))
+	tr.sets[eds] = base.sets[eds].patch(c.shared.intern(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt)))
 	// The rebuilt sets' warnings replace the ones of the same sets.
 	rebuilt := map[string]bool{}
 	for _, cla := range res.Endpoints {
@@ -263,7 +266,7 @@ func (c *translationCache) inbound(proxy *model.Proxy) (*inboundSide, error) {
 		return in, nil
 	}
 	c.noteWarnings(res.Details)
-	in.sets = desiredSets(res, c.snap.ChangedAt)
+	in.sets = desiredSets(res, c.snap.ChangedAt, c.shared)
 	for t := range numTypes {
 		in.key += in.sets[t].version + "|"
 	}

@@ -27,7 +27,7 @@ func TestSharedTranslationWithInboundIsComplete(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := desiredSets(translate.ForProxy(snap, proxy, nil), snap.ChangedAt)
+		want := desiredSets(translate.ForProxy(snap, proxy, nil), snap.ChangedAt, nil)
 		for typ := range numTypes {
 			if got.sets[typ].version != want[typ].version {
 				t.Errorf("%s %s: shared+inbound version %s, complete %s", ip, typeShort[typ], got.sets[typ].version, want[typ].version)

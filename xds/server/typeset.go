@@ -295,13 +295,14 @@ func heldVersions(versions map[string]string) typeSet {
 	return setOf(entries, time.Time{})
 }
 
-// desiredSets turns a translation into one typeSet per type.
-func desiredSets(r *translate.Resources, changedAt time.Time) [numTypes]typeSet {
+// desiredSets turns a translation into one typeSet per type, sharing the resources shared holds
+// (nil: none).
+func desiredSets(r *translate.Resources, changedAt time.Time, shared *interner) [numTypes]typeSet {
 	var out [numTypes]typeSet
-	out[cds] = collect(r.Clusters, func(i int) string { return r.Clusters[i].Name }, changedAt)
-	out[eds] = collect(r.Endpoints, func(i int) string { return r.Endpoints[i].ClusterName }, changedAt)
-	out[lds] = collect(r.Listeners, func(i int) string { return r.Listeners[i].Name }, changedAt)
-	out[rds] = collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt)
+	out[cds] = shared.intern(collect(r.Clusters, func(i int) string { return r.Clusters[i].Name }, changedAt))
+	out[eds] = shared.intern(collect(r.Endpoints, func(i int) string { return r.Endpoints[i].ClusterName }, changedAt))
+	out[lds] = shared.intern(collect(r.Listeners, func(i int) string { return r.Listeners[i].Name }, changedAt))
+	out[rds] = shared.intern(collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt))
 	return out
 }
 
