@@ -88,9 +88,16 @@ type Server struct {
 	// seed hashes the names of requests (namesKey): random, so that no client can aim at a collision.
 	seed          maphash.Seed
 	subscriptions *subscriptionTable
-	// translating bounds the views translated at once to the cores (translationCache.translating).
+	// translating bounds the views translated at once to half the cores (translationCache.translating).
 	translating chan struct{}
 }
+
+// translationTurns is how many views may be translated at once on so many cores: half of them,
+// for the other half serves the streams what is translated. On two cores, one: hundreds of sidecars
+// connecting took as long as with two (the sending is the other core's work), and the garbage of one
+// view's protos at a time, not two, is what the heap grows to (1,000 × 10, 500 sidecars: RSS peak
+// 457 → 353 MiB).
+func translationTurns(cores int) int { return max(1, cores/2) }
 
 // New builds a server over the store's model.
 func New(store *model.Store, opts Options) *Server {
@@ -127,7 +134,7 @@ func New(store *model.Store, opts Options) *Server {
 		sending:       semaphore.NewWeighted(opts.SendBudget),
 		seed:          seed,
 		subscriptions: newSubscriptionTable(seed),
-		translating:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		translating:   make(chan struct{}, translationTurns(runtime.GOMAXPROCS(0))),
 	}
 }
 

@@ -142,27 +142,31 @@ func (c *Client) Close() error {
 
 func (c *Client) receive() {
 	defer close(c.done)
+	// handle runs inside RecvMsg (see frame), sends included: gRPC holds no lock of the stream
+	// while it decodes a message.
+	f := frame{read: func(b []byte) error { return c.handle(b, c.opts.Now()) }}
 	for {
-		var f frame
 		if err := c.stream.RecvMsg(&f); err != nil {
 			c.err = err
 			return
 		}
-		if err := c.handle(f, c.opts.Now()); err != nil {
-			c.err = err
+		if f.err != nil {
+			c.err = f.err
 			c.cancel()
 			return
 		}
 	}
 }
 
-// handle answers a response and asks for what it leads to, as Envoy does.
-func (c *Client) handle(f frame, received time.Time) error {
+// handle answers a response and asks for what it leads to, as Envoy does. f is gRPC's buffer: nothing
+// of it is kept once handle returns.
+func (c *Client) handle(f []byte, received time.Time) error {
 	wr, err := parseResponse(f, c.resources)
 	if err != nil {
 		return fmt.Errorf("unreadable response: %w", err)
 	}
 	c.resources = wr.resources
+	defer clear(c.resources) // they alias gRPC's buffer
 	t, ok := typeIndex(wr.typeURL)
 	if !ok {
 		return nil // never asked for; nothing to answer
