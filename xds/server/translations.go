@@ -158,13 +158,21 @@ func (c *translationCache) done(key string) *translation {
 func (c *translationCache) outbound(proxy *model.Proxy, listeners []string) (*translation, error) {
 	if sidecarHalves(proxy) {
 		var clusters, lr *translate.Resources
+		var clusterSets [numTypes]typeSet
 		if err := recovered(func() {
-			clusters, lr = translate.SidecarClusters(c.snap, proxy), translate.SidecarListeners(c.snap, proxy)
+			// A half at a time, marshalled before the next is translated: a view's clusters and
+			// endpoint sets are not alive as protos beside its listeners and routes.
+			clusters = translate.SidecarClusters(c.snap, proxy)
+			clusterSets = desiredSets(clusters, c.snap.ChangedAt, c.shared)
+			clusters = &translate.Resources{Details: clusters.Details, Warnings: clusters.Warnings, Plan: clusters.Plan}
+			lr = translate.SidecarListeners(c.snap, proxy)
 		}); err != nil {
 			c.warnings.panicked(c.snap.Generation, proxy.ID, err)
 			return nil, err
 		}
-		return c.halves(clusters.Merge(lr), clusters.Details, lr.Details), nil
+		tr := c.halves(clusters.Merge(lr), clusters.Details, lr.Details)
+		tr.sets[cds], tr.sets[eds] = clusterSets[cds], clusterSets[eds]
+		return tr, nil
 	}
 	var res *translate.Resources
 	if err := recovered(func() { res = translate.Outbound(c.snap, proxy, listeners) }); err != nil {
@@ -180,7 +188,7 @@ func (c *translationCache) outbound(proxy *model.Proxy, listeners []string) (*tr
 // sidecarHalves says whether a proxy's outbound translation is a sidecar's two halves.
 func sidecarHalves(proxy *model.Proxy) bool { return !proxy.Proxyless && proxy.Type == model.Sidecar }
 
-// halves makes a sidecar's translation from its merged halves.
+// halves makes a sidecar's translation from its merged halves (the sets of those it holds).
 func (c *translationCache) halves(merged *translate.Resources, clusterDetails, listenerDetails []translate.Warning) *translation {
 	c.noteWarnings(merged.Details)
 	return &translation{sets: desiredSets(merged, c.snap.ChangedAt, c.shared), warnings: merged.Warnings, details: merged.Details,
