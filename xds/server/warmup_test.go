@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"google.golang.org/protobuf/types/known/anypb"
 
 	"github.com/minipilot/minipilot/model"
+	"github.com/minipilot/minipilot/xds/translate"
 )
 
 func routeTo(cluster string) typeSet {
@@ -116,5 +118,43 @@ func TestRefusedClustersDoNotHoldListeners(t *testing.T) {
 	out := c.next(time.Time{}, time.Minute)
 	if c.staged || out[lds].version != c.desired[lds].version {
 		t.Fatalf("listeners held (staged %v) for the endpoints of a cluster the client refused", c.staged)
+	}
+}
+
+// The route config a gRPC client is warmed up with is the one it runs (read back from the bytes
+// it was sent) with one route first that names the new clusters; warmed up again, it carries one
+// such route, never a pile of them.
+func TestWarmUpKeepsTheRoutesTheClientRuns(t *testing.T) {
+	proxy := &model.Proxy{ID: "grpc", Proxyless: true}
+	c := newConn(1, proxy, true, time.Time{})
+	for typ := range numTypes {
+		c.subs[typ] = newSubscription(nil)
+	}
+	c.generation = 1
+	c.published[rds], c.ackedSet[rds] = routeTo("a"), routeTo("a")
+	c.ackedSet[cds] = clustersSet("a")
+
+	for _, next := range []string{"b", "c"} {
+		c.desired[cds], c.desired[rds] = clustersSet("a", "b", "c"), routeTo(next)
+		out := c.next(time.Time{}, time.Minute)
+		if !c.staged || len(out[rds].entries) != 1 {
+			t.Fatalf("warming up to %s: staged %v, %d route configs", next, c.staged, len(out[rds].entries))
+		}
+		rc := decodeRouteConfig(out[rds].entries[0])
+		routes := rc.VirtualHosts[0].Routes
+		if len(routes) != 2 || routes[0].Name != translate.WarmupRouteName || routes[1].GetRoute().GetCluster() != "a" {
+			t.Fatalf("warming up to %s: want the warm-up route, then the route to a the client runs; got %v", next, routes)
+		}
+		var named []string
+		for _, wc := range routes[0].GetRoute().GetWeightedClusters().GetClusters() {
+			named = append(named, wc.Name)
+		}
+		if !slices.Equal(named, []string{next}) {
+			t.Fatalf("the warm-up route names %v, want the cluster the new routes lead to, %s", named, next)
+		}
+		if uses := slices.Sorted(slices.Values(out[rds].entries[0].uses)); !slices.Equal(uses, []string{"a", next}) {
+			t.Fatalf("the warm-up route config uses %v, want a and %s", uses, next)
+		}
+		c.published[rds] = out[rds] // sent; the next warm-up starts from it
 	}
 }
