@@ -79,21 +79,33 @@ func (w *watched) hasSynced() []cache.InformerSynced {
 }
 
 // slim drops, before an object is cached, what nothing here reads: the managed fields of every
-// object (often its bulk), and the spec and status of Pods and Nodes, of which only the labels are
-// read (a Node's status lists every image it holds; a Pod's spec, its containers).
+// object (often its bulk) and the copy of itself that `kubectl apply` keeps in an annotation (as big
+// as the object), and of Pods and Nodes everything but what is read: a Pod's labels, phase and IPs
+// (not its containers, nor its annotations: an injected sidecar's status alone is a kilobyte), a
+// Node's labels (its status lists every image it holds). Status is written with patches of the status
+// subresource, so nothing dropped here is ever written back.
 func slim(obj any) (any, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
+		if a := m.GetAnnotations(); a[lastApplied] != "" {
+			delete(a, lastApplied) // the object is the informer's own, freshly decoded
+			m.SetAnnotations(a)
+		}
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
+		o.Annotations = nil
 		o.Spec = corev1.PodSpec{}
 		o.Status = corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, PodIPs: o.Status.PodIPs}
 	case *corev1.Node:
+		o.Annotations = nil
 		o.Spec, o.Status = corev1.NodeSpec{}, corev1.NodeStatus{}
 	}
 	return obj, nil
 }
+
+// lastApplied is the annotation in which `kubectl apply` keeps the object as it was applied.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // namespaces is the list of namespaces to watch: the given ones, or "" for all.
 func namespaces(list []string) []string {

@@ -1,0 +1,49 @@
+package kube
+
+import (
+	"maps"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// What the informers cache is what is read: `kubectl apply`'s copy of an object goes (from typed
+// objects and from rules alike), the annotations that are read stay, and a Pod keeps its labels and
+// addresses only.
+func TestSlimKeepsWhatIsRead(t *testing.T) {
+	applied := map[string]string{lastApplied: `{"a whole":"copy"}`, "networking.istio.io/exportTo": "."}
+
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "s", Annotations: maps.Clone(applied),
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl"}}}}
+	if _, err := slim(svc); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := svc.Annotations[lastApplied]; ok || svc.Annotations["networking.istio.io/exportTo"] != "." || svc.ManagedFields != nil {
+		t.Errorf("service after slim: annotations %v, managed fields %v", svc.Annotations, svc.ManagedFields)
+	}
+
+	vs := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "networking.istio.io/v1", "kind": "VirtualService",
+		"metadata": map[string]any{"name": "r", "annotations": map[string]any{lastApplied: "{}", "note": "kept"}},
+		"spec":     map[string]any{"hosts": []any{"r"}}}}
+	if _, err := slim(vs); err != nil {
+		t.Fatal(err)
+	}
+	if a := vs.GetAnnotations(); len(a) != 1 || a["note"] != "kept" {
+		t.Errorf("rule after slim: annotations %v, want only note", a)
+	}
+	if hosts, _, _ := unstructured.NestedStringSlice(vs.Object, "spec", "hosts"); len(hosts) != 1 {
+		t.Errorf("rule after slim lost its spec: %v", vs.Object)
+	}
+
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "a"}, Annotations: maps.Clone(applied)},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "198.18.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady}}}}
+	if _, err := slim(pod); err != nil {
+		t.Fatal(err)
+	}
+	if pod.Annotations != nil || len(pod.Spec.Containers) != 0 || pod.Labels["app"] != "a" || pod.Status.PodIP != "198.18.0.1" || pod.Status.Phase != corev1.PodRunning {
+		t.Errorf("pod after slim: %+v", pod)
+	}
+}
