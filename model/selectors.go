@@ -19,6 +19,14 @@ func (s *Snapshot) WorkloadSelectors() []map[string]string { return s.selectors.
 // endpoints (DestinationRule localityLbSetting.failoverPriority), sorted.
 func (s *Snapshot) FailoverPriorityLabels() []string { return s.selectors.failoverKeys }
 
+// SameSelectors says whether two snapshots have the same workload selectors, in the same order, and
+// the same failover priority labels: only then does a view key (which says which of them a proxy
+// matches, by position) mean the same proxies in both.
+func (s *Snapshot) SameSelectors(o *Snapshot) bool {
+	return slices.EqualFunc(s.selectors.selectors, o.selectors.selectors, func(a, b map[string]string) bool { return maps.Equal(a, b) }) &&
+		slices.Equal(s.selectors.failoverKeys, o.selectors.failoverKeys)
+}
+
 type selectorIndex struct {
 	selectors    []map[string]string
 	failoverKeys []string

@@ -61,7 +61,9 @@ type cacheEntry struct {
 func newTranslationCache(snap *model.Snapshot, warnings *warningLog, metrics *Metrics, prev *translationCache, change model.Change) *translationCache {
 	c := &translationCache{snap: snap, warnings: warnings, metrics: metrics, entries: map[string]*cacheEntry{}, combined: map[combinedKey]*translation{}, change: change,
 		shared: newInterner()}
-	if prev != nil && (change.EndpointsOnly() || change.RoutingOnly) && prev.snap.Generation < snap.Generation {
+	// A view's earlier translation is found by its key, which names selectors by position: with other
+	// selectors, the same key may be other proxies.
+	if prev != nil && (change.EndpointsOnly() || change.RoutingOnly) && prev.snap.Generation < snap.Generation && snap.SameSelectors(prev.snap) {
 		c.prev = prev
 	}
 	return c
