@@ -127,18 +127,30 @@ type wire struct {
 func marshalResource(item types.Resource) (body, value []byte, err error) {
 	opts := proto.MarshalOptions{Deterministic: true}
 	n := opts.Size(item)
-	url := typeURLOf(item)
-	body = make([]byte, 0, protowire.SizeTag(anyTypeURL)+protowire.SizeBytes(len(url))+protowire.SizeTag(anyValue)+protowire.SizeBytes(n))
-	body = protowire.AppendTag(body, anyTypeURL, protowire.BytesType)
-	body = protowire.AppendString(body, url)
-	body = protowire.AppendTag(body, anyValue, protowire.BytesType)
-	body = protowire.AppendVarint(body, uint64(n))
-	start := len(body)
+	body, start := anyHead(typeURLOf(item), n)
 	opts.UseCachedSize = true
 	if body, err = opts.MarshalAppend(body, item); err != nil {
 		return nil, nil, err
 	}
 	return body, body[start:], nil
+}
+
+// anyBody is the body of an Any of a value already encoded.
+func anyBody(url string, encoded []byte) (body, value []byte) {
+	body, start := anyHead(url, len(encoded))
+	body = append(body, encoded...)
+	return body, body[start:]
+}
+
+// anyHead starts the body of an Any whose value is n bytes long, with room for them; the value
+// starts at start.
+func anyHead(url string, n int) (body []byte, start int) {
+	body = make([]byte, 0, protowire.SizeTag(anyTypeURL)+protowire.SizeBytes(len(url))+protowire.SizeTag(anyValue)+protowire.SizeBytes(n))
+	body = protowire.AppendTag(body, anyTypeURL, protowire.BytesType)
+	body = protowire.AppendString(body, url)
+	body = protowire.AppendTag(body, anyValue, protowire.BytesType)
+	body = protowire.AppendVarint(body, uint64(n))
+	return body, len(body)
 }
 
 // newWire prepares a resource's pieces from the body of its Any.

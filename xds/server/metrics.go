@@ -1,6 +1,10 @@
 package server
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/minipilot/minipilot/xds/translate"
+)
 
 // Metrics are the server's Prometheus metrics.
 type Metrics struct {
@@ -17,6 +21,9 @@ type Metrics struct {
 	translated *prometheus.CounterVec
 	// inboundTranslated counts proxies' inbound sides translated (each is a proxy's own).
 	inboundTranslated prometheus.Counter
+	// virtualHostsBuilt counts sidecar views' virtual hosts, by how: translated, or kept as they were
+	// (a change to VirtualServices alone that did not reach them).
+	virtualHostsBuilt *prometheus.CounterVec
 	// istio are the same facts under Istio's names, for its dashboards (istio_metrics.go).
 	istio *istioMetrics
 }
@@ -60,11 +67,22 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "minipilot_xds_inbound_translations_total",
 			Help: "Translations of a proxy's inbound side (its own listeners and clusters); a change that cannot reach it keeps the one it has.",
 		}),
+		virtualHostsBuilt: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "minipilot_xds_virtual_hosts_total",
+			Help: "Virtual hosts of sidecar views' route configs, by how: translated, or kept (a VirtualService change that did not reach them keeps their bytes).",
+		}, []string{"how"}),
 		istio: newIstioMetrics(),
 	}
 	if reg != nil {
-		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused, m.sentBytes, m.sentResources, m.translated, m.inboundTranslated)
+		reg.MustRegister(m.pushes, m.nacks, m.proxies, m.convergence, m.pushTime, m.refused, m.sentBytes, m.sentResources, m.translated, m.inboundTranslated,
+			m.virtualHostsBuilt)
 		reg.MustRegister(m.istio.collectors()...)
 	}
 	return m
+}
+
+// virtualHosts counts the virtual hosts of a sidecar view's translation.
+func (m *Metrics) virtualHosts(k *translate.KeptRoutes) {
+	m.virtualHostsBuilt.WithLabelValues("translated").Add(float64(k.Translated))
+	m.virtualHostsBuilt.WithLabelValues("kept").Add(float64(k.Kept))
 }

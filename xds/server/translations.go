@@ -22,6 +22,9 @@ type translation struct {
 	// their warnings. routeHalf says the translation is so made.
 	clusterDetails, listenerDetails []translate.Warning
 	routeHalf                       bool
+	// routes are a sidecar view's virtual hosts as encoded, for the next change to VirtualServices
+	// alone to keep those it leaves as they were.
+	routes *translate.KeptRoutes
 }
 
 // translationCache shares the translations of one model snapshot, across a push and the proxies
@@ -161,19 +164,21 @@ func (c *translationCache) outbound(proxy *model.Proxy, listeners []string) (*tr
 	if sidecarHalves(proxy) {
 		var clusters, lr *translate.Resources
 		var clusterSets [numTypes]typeSet
+		var kept *translate.KeptRoutes
 		if err := recovered(func() {
 			// A half at a time, marshalled before the next is translated: a view's clusters and
 			// endpoint sets are not alive as protos beside its listeners and routes.
 			clusters = translate.SidecarClusters(c.snap, proxy)
 			clusterSets = desiredSets(clusters, c.snap.ChangedAt, c.shared)
 			clusters = &translate.Resources{Details: clusters.Details, Warnings: clusters.Warnings, Plan: clusters.Plan}
-			lr = translate.SidecarListeners(c.snap, proxy)
+			lr, kept = translate.SidecarListenersKeeping(c.snap, proxy, nil)
 		}); err != nil {
 			c.warnings.panicked(c.snap.Generation, proxy.ID, err)
 			return nil, err
 		}
+		c.metrics.virtualHosts(kept)
 		tr := c.halves(clusters.Merge(lr), clusters.Details, lr.Details)
-		tr.sets[cds], tr.sets[eds] = clusterSets[cds], clusterSets[eds]
+		tr.sets[cds], tr.sets[eds], tr.routes = clusterSets[cds], clusterSets[eds], kept
 		return tr, nil
 	}
 	var res *translate.Resources
@@ -198,19 +203,22 @@ func (c *translationCache) halves(merged *translate.Resources, clusterDetails, l
 }
 
 // patchListeners derives a sidecar view's translation from its previous one, for a change to
-// VirtualServices alone: the listeners and routes are translated again; the clusters and endpoint
-// sets, which read no VirtualService, are shared as they were.
+// VirtualServices alone: the listeners are translated again, and the virtual hosts whose
+// VirtualServices changed; the clusters and endpoint sets, which read no VirtualService, are shared
+// as they were.
 func (c *translationCache) patchListeners(base *translation, proxy *model.Proxy) (*translation, error) {
 	var lr *translate.Resources
-	if err := recovered(func() { lr = translate.SidecarListeners(c.snap, proxy) }); err != nil {
+	var kept *translate.KeptRoutes
+	if err := recovered(func() { lr, kept = translate.SidecarListenersKeeping(c.snap, proxy, base.routes) }); err != nil {
 		c.warnings.panicked(c.snap.Generation, proxy.ID, err)
 		return nil, err
 	}
+	c.metrics.virtualHosts(kept)
 	merged := (&translate.Resources{Details: base.clusterDetails}).Merge(lr)
 	c.noteWarnings(merged.Details)
 	fresh := desiredSets(lr, c.snap.ChangedAt, c.shared)
 	tr := &translation{sets: base.sets, warnings: merged.Warnings, details: merged.Details, plan: base.plan,
-		clusterDetails: base.clusterDetails, listenerDetails: lr.Details, routeHalf: true}
+		clusterDetails: base.clusterDetails, listenerDetails: lr.Details, routeHalf: true, routes: kept}
 	tr.sets[lds], tr.sets[rds] = fresh[lds], fresh[rds]
 	return tr, nil
 }
@@ -224,7 +232,7 @@ func (c *translationCache) patchEndpoints(base *translation, proxy *model.Proxy)
 		c.metrics.translationFailed()
 		return nil, err
 	}
-	tr := &translation{sets: base.sets, plan: base.plan, listenerDetails: base.listenerDetails, routeHalf: base.routeHalf}
+	tr := &translation{sets: base.sets, plan: base.plan, listenerDetails: base.listenerDetails, routeHalf: base.routeHalf, routes: base.routes}
 	tr.sets[eds] = base.sets[eds].patch(c.shared.intern(collect(res.Endpoints, func(i int) string { return res.Endpoints[i].ClusterName }, c.snap.ChangedAt)))
 	// The rebuilt sets' warnings replace the ones of the same sets.
 	rebuilt := map[string]bool{}

@@ -78,16 +78,27 @@ func newResource(name string, item types.Resource) *resource {
 	if err != nil {
 		panic("server: a translated resource does not marshal: " + err.Error())
 	}
-	content := sha256.Sum256(b)
-	r := &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: b, wire: newWire(body), digest: digestOf(name, content[:]),
-		nameDigest: nameDigestOf(name)}
+	var uses []string
 	switch m := item.(type) {
 	case *routev3.RouteConfiguration:
-		r.uses = translate.RouteClusters(m)
+		uses = translate.RouteClusters(m)
 	case *listenerv3.Listener:
-		r.uses = translate.ListenerClusters(m)
+		uses = translate.ListenerClusters(m)
 	}
-	return r
+	return hashedResource(name, body, b, uses)
+}
+
+// encodedRoute is newResource for a route config the translator encoded itself.
+func encodedRoute(rc translate.EncodedRoute) *resource {
+	body, b := anyBody(typeURLs[rds], rc.Value)
+	return hashedResource(rc.Name, body, b, rc.Clusters)
+}
+
+// hashedResource hashes a resource's value (of the Any body).
+func hashedResource(name string, body, value []byte, uses []string) *resource {
+	content := sha256.Sum256(value)
+	return &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: value, wire: newWire(body), digest: digestOf(name, content[:]),
+		nameDigest: nameDigestOf(name), uses: uses}
 }
 
 // nameDigestOf is a name's share of a set's names (FNV-1a).
@@ -302,7 +313,15 @@ func desiredSets(r *translate.Resources, changedAt time.Time, shared *interner) 
 	out[cds] = shared.intern(collect(r.Clusters, func(i int) string { return r.Clusters[i].Name }, changedAt))
 	out[eds] = shared.intern(collect(r.Endpoints, func(i int) string { return r.Endpoints[i].ClusterName }, changedAt))
 	out[lds] = shared.intern(collect(r.Listeners, func(i int) string { return r.Listeners[i].Name }, changedAt))
-	out[rds] = shared.intern(collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt))
+	if r.EncodedRoutes != nil {
+		entries := make([]*resource, len(r.EncodedRoutes))
+		for i, rc := range r.EncodedRoutes {
+			entries[i] = encodedRoute(rc)
+		}
+		out[rds] = shared.intern(setOf(entries, changedAt))
+	} else {
+		out[rds] = shared.intern(collect(r.Routes, func(i int) string { return r.Routes[i].Name }, changedAt))
+	}
 	return out
 }
 

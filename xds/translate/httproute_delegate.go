@@ -49,7 +49,7 @@ func (b *builder) delegateOf(vs *model.VirtualService, ref *networking.Delegate,
 	if ns == "" {
 		ns = vs.Namespace
 	}
-	d := b.snap.VirtualService(ns, ref.Name)
+	d := b.virtualServiceNamed(ns, ref.Name)
 	switch {
 	case d == nil:
 		b.warnOnce(vs.Meta, ResourceRef{}, "%s: delegate VirtualService %s/%s does not exist; route left out", where, ns, ref.Name)

@@ -61,7 +61,7 @@ func (b *builder) meshVirtualServices(svc *model.Service) []*model.VirtualServic
 		wildcard string // the longest wildcard host covering the service
 	}
 	var cands []candidate
-	for _, vs := range b.snap.VirtualServicesFor(svc.Hostname) {
+	for _, vs := range b.virtualServicesFor(svc.Hostname) {
 		if !b.vsApplies(vs) {
 			continue
 		}

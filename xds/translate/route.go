@@ -33,7 +33,7 @@ func (b *builder) routeConfigs() []*routev3.RouteConfiguration {
 		}
 		for _, svc := range b.listenerServices(port) {
 			if p, ok := svc.PortByNumber(port); ok && (p.Protocol.IsHTTP() || p.Protocol.Sniffed()) {
-				rc.VirtualHosts = append(rc.VirtualHosts, b.virtualHost(svc, p, nil))
+				rc.VirtualHosts = append(rc.VirtualHosts, b.serviceVirtualHost(rc.Name, svc, p))
 			}
 		}
 		rc.VirtualHosts = append(rc.VirtualHosts, b.catchAllVirtualHost())
@@ -45,12 +45,16 @@ func (b *builder) routeConfigs() []*routev3.RouteConfiguration {
 // virtualHost builds the virtual host "<fqdn>:<port>". extraDomains are names a gRPC client dialled.
 func (b *builder) virtualHost(svc *model.Service, port model.Port, extraDomains []string) *routev3.VirtualHost {
 	vh := &routev3.VirtualHost{
-		Name:    fmt.Sprintf("%s:%d", svc.Hostname, port.Port),
+		Name:    virtualHostName(svc, port.Port),
 		Domains: b.domains(svc, port.Port, extraDomains),
 	}
 	vh.Routes = b.serviceRoutes(svc, port)
 	b.provenance.vhost(vh, serviceObject(svc))
 	return vh
+}
+
+func virtualHostName(svc *model.Service, port uint32) string {
+	return fmt.Sprintf("%s:%d", svc.Hostname, port)
 }
 
 // domains lists every name a client may use for the service, with and without the port, as Istio

@@ -22,6 +22,8 @@ type Resources struct {
 	Endpoints []*endpointv3.ClusterLoadAssignment
 	Listeners []*listenerv3.Listener
 	Routes    []*routev3.RouteConfiguration
+	// EncodedRoutes are the route configs as bytes, in place of Routes, from SidecarListenersKeeping.
+	EncodedRoutes []EncodedRoute
 	// Warnings say what was left out or is probably wrong (an unknown destination, a resource that
 	// failed validation), for logs and the debug endpoints: one line each, Details[i].String().
 	Warnings []string
@@ -50,6 +52,14 @@ type builder struct {
 	scope *scope
 	// origins, when set, collects which config objects each resource was built from (Origins).
 	origins Origins
+	// Set by SidecarListenersKeeping (keptroutes.go): the virtual hosts of the view's last
+	// translation, the stand-ins taken from them, what each virtual host translated here read and
+	// warned (recording: of the one being translated), and the route configs validation cut into.
+	kept            *KeptRoutes
+	standIns        map[*routev3.VirtualHost]*keptHost
+	translatedHosts map[*routev3.VirtualHost]*hostRecord
+	recording       *hostRecord
+	revalidated     map[string]bool
 }
 
 // newBuilder is a builder for a proxy's outbound side; it records the origins of what it builds
@@ -173,7 +183,7 @@ func sidecarListeners(snap *model.Snapshot, proxy *model.Proxy, origins Origins)
 // of different types, and a warning both report is kept once.
 func (r *Resources) Merge(listeners *Resources) *Resources {
 	out := &Resources{Clusters: r.Clusters, Endpoints: r.Endpoints, Listeners: listeners.Listeners, Routes: listeners.Routes,
-		Details: slices.Clone(r.Details), Plan: r.Plan}
+		EncodedRoutes: listeners.EncodedRoutes, Details: slices.Clone(r.Details), Plan: r.Plan}
 	for _, w := range listeners.Details {
 		if !slices.Contains(r.Details, w) {
 			out.Details = append(out.Details, w)

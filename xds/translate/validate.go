@@ -282,6 +282,9 @@ func (b *builder) validRouteConfig(r *Resources, rc *routev3.RouteConfiguration)
 	if err == nil {
 		return true
 	}
+	if b.revalidated != nil {
+		b.revalidated[rc.Name] = true
+	}
 	hosts := rc.VirtualHosts[:0]
 	for _, vh := range rc.VirtualHosts {
 		if b.validVirtualHost(r, rc.Name, vh) {

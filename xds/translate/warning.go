@@ -60,7 +60,11 @@ func endpointsRef(name string) ResourceRef { return ResourceRef{Type: EndpointsR
 
 // warn records a warning about obj and res.
 func (b *builder) warn(obj model.Meta, res ResourceRef, format string, args ...any) {
-	b.warnings = append(b.warnings, Warning{Object: obj, Resource: res, Message: fmt.Sprintf(format, args...)})
+	w := Warning{Object: obj, Resource: res, Message: fmt.Sprintf(format, args...)}
+	b.warnings = append(b.warnings, w)
+	if b.recording != nil {
+		b.recording.warnings = append(b.recording.warnings, attempt{w: w})
+	}
 }
 
 // warnOnce records a warning unless the same one was recorded already: a rule is translated once
@@ -69,6 +73,9 @@ func (b *builder) warnOnce(obj model.Meta, res ResourceRef, format string, args 
 	w := Warning{Object: obj, Resource: res, Message: fmt.Sprintf(format, args...)}
 	if !slices.Contains(b.warnings, w) {
 		b.warnings = append(b.warnings, w)
+	}
+	if b.recording != nil {
+		b.recording.warnings = append(b.recording.warnings, attempt{w: w, once: true})
 	}
 }
 
