@@ -116,6 +116,7 @@ func (b *builder) serviceVirtualHost(rcName string, svc *model.Service, port mod
 		}
 		stand := &routev3.VirtualHost{Name: key.host, Domains: k.domains}
 		b.standIns[stand] = k
+		b.standInRoutes[rcName] = true
 		return stand
 	}
 	rec := &hostRecord{}
@@ -164,37 +165,45 @@ func (b *builder) encodeRoutes(r *Resources, finishWarnings []Warning) *KeptRout
 		if err != nil {
 			panic("translate: a route config does not marshal: " + err.Error())
 		}
-		value := protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), rc.Name)
-		if rc.Name == "" {
-			value = nil
-		}
 		enc := EncodedRoute{Name: rc.Name}
 		keep := !touched[rc.Name] && !b.revalidated[rc.Name]
+		pieces := make([][]byte, 0, len(rc.VirtualHosts))
 		for _, vh := range rc.VirtualHosts {
 			k, kept := b.standIns[vh]
 			if !kept {
-				bytes, err := opts.Marshal(vh)
+				encoded, err := opts.Marshal(vh)
 				if err != nil {
 					panic("translate: a virtual host does not marshal: " + err.Error())
 				}
-				k = &keptHost{encoded: bytes, domains: vh.Domains, clusters: referencedClusters([]*routev3.RouteConfiguration{{VirtualHosts: []*routev3.VirtualHost{vh}}})}
-				if rec := b.translatedHosts[vh]; rec != nil {
-					k.reads, k.warnings = rec.reads, rec.warnings
-					next.Translated++
-				} else {
-					k = nil // not a service's virtual host (the catch-all): translated every time
-					value = appendVirtualHost(value, bytes)
-					enc.Clusters = append(enc.Clusters, referencedClusters([]*routev3.RouteConfiguration{{VirtualHosts: []*routev3.VirtualHost{vh}}})...)
+				clusters := referencedClusters([]*routev3.RouteConfiguration{{VirtualHosts: []*routev3.VirtualHost{vh}}})
+				rec := b.translatedHosts[vh]
+				if rec == nil { // not a service's virtual host (the catch-all): translated every time
+					pieces, enc.Clusters = append(pieces, encoded), append(enc.Clusters, clusters...)
 					continue
 				}
+				k = &keptHost{encoded: encoded, domains: vh.Domains, clusters: clusters, reads: rec.reads, warnings: rec.warnings}
+				next.Translated++
 			} else {
 				next.Kept++
 			}
-			value = appendVirtualHost(value, k.encoded)
-			enc.Clusters = append(enc.Clusters, k.clusters...)
+			pieces, enc.Clusters = append(pieces, k.encoded), append(enc.Clusters, k.clusters...)
 			if keep {
 				next.hosts[hostKey{rc.Name, vh.Name}] = k
 			}
+		}
+		size := len(tail)
+		if rc.Name != "" {
+			size += protowire.SizeTag(1) + protowire.SizeBytes(len(rc.Name))
+		}
+		for _, p := range pieces {
+			size += protowire.SizeTag(2) + protowire.SizeBytes(len(p))
+		}
+		value := make([]byte, 0, size)
+		if rc.Name != "" {
+			value = protowire.AppendString(protowire.AppendTag(value, 1, protowire.BytesType), rc.Name)
+		}
+		for _, p := range pieces {
+			value = protowire.AppendBytes(protowire.AppendTag(value, 2, protowire.BytesType), p)
 		}
 		enc.Value = append(value, tail...)
 		slices.Sort(enc.Clusters)
@@ -205,11 +214,6 @@ func (b *builder) encodeRoutes(r *Resources, finishWarnings []Warning) *KeptRout
 	return next
 }
 
-func appendVirtualHost(b, vh []byte) []byte {
-	b = protowire.AppendTag(b, 2, protowire.BytesType)
-	return protowire.AppendBytes(b, vh)
-}
-
 // SidecarListenersKeeping is SidecarListeners with its route configs encoded (Resources.EncodedRoutes
 // instead of Routes), taking from kept (the view's last translation; nil: none) the virtual hosts a
 // change to VirtualServices alone left as they were. kept must be of the same view, and snap differ
@@ -217,7 +221,8 @@ func appendVirtualHost(b, vh []byte) []byte {
 func SidecarListenersKeeping(snap *model.Snapshot, proxy *model.Proxy, kept *KeptRoutes) (*Resources, *KeptRoutes) {
 	b := newBuilder(snap, proxy, nil)
 	b.kept = kept
-	b.standIns, b.translatedHosts, b.revalidated = map[*routev3.VirtualHost]*keptHost{}, map[*routev3.VirtualHost]*hostRecord{}, map[string]bool{}
+	b.standIns, b.translatedHosts = map[*routev3.VirtualHost]*keptHost{}, map[*routev3.VirtualHost]*hostRecord{}
+	b.standInRoutes, b.revalidated = map[string]bool{}, map[string]bool{}
 	r := Resources{Listeners: b.listeners()}
 	r.Routes = b.routeConfigs()
 	built := len(b.warnings)

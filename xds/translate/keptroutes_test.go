@@ -101,3 +101,37 @@ func TestKeptRoutesEqualFromScratch(t *testing.T) {
 		kept = next
 	}
 }
+
+// A route config whose finishing changed what was built (here two services share an address, so
+// one virtual host loses that domain, with a warning) keeps nothing: the next translation makes it
+// whole again, as from scratch.
+func TestRouteConfigsFinishingChangedAreNotKept(t *testing.T) {
+	part := modeltest.Mesh(5, 1)
+	twin := *part.Services[1]
+	twin.Name, twin.Hostname = "twin", model.ServiceHostname("twin", twin.Namespace, "cluster.local")
+	twin.Address = part.Services[0].Address
+	part.Services = append(part.Services, &twin)
+	proxy := &model.Proxy{ID: "sidecar~10.1.0.1~a.ns-0~ns-0.svc.cluster.local", Type: model.Sidecar, Namespace: "ns-0", IPAddress: "10.1.0.1"}
+
+	_, kept := SidecarListenersKeeping(model.NewSnapshot("cluster.local", 1, time.Time{}, part), proxy, nil)
+	vs := *part.VirtualServices[2]
+	spec := *vs.Spec
+	spec.HTTP = spec.HTTP[1:]
+	vs.Spec = &spec
+	part.VirtualServices = append(slices.Clone(part.VirtualServices[:2]), append([]*model.VirtualService{&vs}, part.VirtualServices[3:]...)...)
+	snap := model.NewSnapshot("cluster.local", 2, time.Time{}, part)
+	got, next := SidecarListenersKeeping(snap, proxy, kept)
+	if next.Kept != 0 {
+		t.Errorf("%d virtual hosts kept from a route config finishing changed", next.Kept)
+	}
+	want := SidecarListeners(snap, proxy)
+	for i, rc := range want.Routes {
+		b, _ := proto.MarshalOptions{Deterministic: true}.Marshal(rc)
+		if !bytes.Equal(got.EncodedRoutes[i].Value, b) {
+			t.Errorf("route config %s differs from the one from scratch", rc.Name)
+		}
+	}
+	if !slices.Equal(got.Warnings, want.Warnings) || len(want.Warnings) == 0 {
+		t.Errorf("warnings %q, from scratch %q (which should say a domain was left out)", got.Warnings, want.Warnings)
+	}
+}

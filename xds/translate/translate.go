@@ -53,10 +53,12 @@ type builder struct {
 	// origins, when set, collects which config objects each resource was built from (Origins).
 	origins Origins
 	// Set by SidecarListenersKeeping (keptroutes.go): the virtual hosts of the view's last
-	// translation, the stand-ins taken from them, what each virtual host translated here read and
-	// warned (recording: of the one being translated), and the route configs validation cut into.
+	// translation, the stand-ins taken from them (and the route configs that hold some), what each
+	// virtual host translated here read and warned (recording: of the one being translated), and
+	// the route configs validation cut into.
 	kept            *KeptRoutes
 	standIns        map[*routev3.VirtualHost]*keptHost
+	standInRoutes   map[string]bool
 	translatedHosts map[*routev3.VirtualHost]*hostRecord
 	recording       *hostRecord
 	revalidated     map[string]bool

@@ -74,7 +74,11 @@ func resourceName(m proto.Message) string {
 // the filter chains of a listener.
 func (b *builder) uniqueWithin(r *Resources) {
 	for _, rc := range r.Routes {
-		b.uniqueVirtualHosts(r, rc)
+		// A route config with kept virtual hosts had no name or domain twice when they were kept
+		// (it would have warned, and nothing of it been kept), and its services are the same.
+		if !b.standInRoutes[rc.Name] {
+			b.uniqueVirtualHosts(r, rc)
+		}
 	}
 	kept := r.Listeners[:0]
 	for _, l := range r.Listeners {

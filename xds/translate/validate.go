@@ -278,7 +278,7 @@ func listenerError(l *listenerv3.Listener) error {
 // validRouteConfig cuts the routes, then the virtual hosts, that fail out of a route config and says
 // whether it is valid.
 func (b *builder) validRouteConfig(r *Resources, rc *routev3.RouteConfiguration) bool {
-	err := validateDeep(rc)
+	err := b.validateRouteConfig(rc)
 	if err == nil {
 		return true
 	}
@@ -297,6 +297,25 @@ func (b *builder) validRouteConfig(r *Resources, rc *routev3.RouteConfiguration)
 	}
 	r.warn(model.Meta{}, routeRef(rc.Name), "route %s left out: it fails validation: %v", rc.Name, err)
 	return false
+}
+
+// validateRouteConfig is validateDeep(rc), but of a route config with kept virtual hosts
+// (keptroutes.go) it validates the others alone: the kept ones are as they were when a route config
+// of theirs passed (ValidateAll checks each virtual host on its own, and validateDeep the Anys in each).
+func (b *builder) validateRouteConfig(rc *routev3.RouteConfiguration) error {
+	if !b.standInRoutes[rc.Name] {
+		return validateDeep(rc)
+	}
+	hosts := rc.VirtualHosts
+	rc.VirtualHosts = nil
+	err := validateDeep(rc)
+	rc.VirtualHosts = hosts
+	for _, vh := range hosts {
+		if _, kept := b.standIns[vh]; !kept && err == nil {
+			err = validateDeep(vh)
+		}
+	}
+	return err
 }
 
 // validVirtualHost leaves out every route of the rules that wrote a route that fails, and says
