@@ -34,32 +34,48 @@ func TestIncrementalEqualsFromScratch(t *testing.T) {
 				proxyOf(t, "sidecar~10.200.0.3~c.ns-3~ns-3.svc.cluster.local", nil),
 				proxyOf(t, "router~10.200.0.4~gw.ns-1~ns-1.svc.cluster.local", map[string]string{"istio": "ingressgateway"}),
 			}
-			var conns []*conn
-			for i, p := range proxies {
-				c := newConn(int64(i+1), p, true, time.Time{})
-				for typ := range numTypes {
-					c.subs[typ] = newSubscription(nil)
-				}
-				s.conns[c.id] = c
-				conns = append(conns, c)
-			}
+			conns := attach(s, proxies...)
 			s.push(false)
 			for step := range 30 {
 				kind := randomChange(rng, source)
 				s.push(false)
-				snap := s.snapshot.Load()
-				for _, c := range conns {
-					want := desiredSets(translate.ForProxy(snap, c.proxy, nil), time.Time{}, nil)
-					for typ := range numTypes {
-						if got := c.desired[typ]; got.version != want[typ].version {
-							t.Fatalf("step %d (%s), %s %s: incremental version %s, from scratch %s (%d vs %d resources)",
-								step, kind, c.proxy.ID, typeShort[typ], got.version, want[typ].version, len(got.entries), len(want[typ].entries))
-						}
-					}
+				if diffs := differencesFromScratch(s, conns); len(diffs) > 0 {
+					t.Fatalf("step %d (%s): %s", step, kind, diffs[0])
 				}
 			}
 		})
 	}
+}
+
+// attach connects the proxies to the server as streams subscribed to everything.
+func attach(s *Server, proxies ...*model.Proxy) []*conn {
+	var conns []*conn
+	for i, p := range proxies {
+		c := newConn(int64(i+1), p, true, time.Time{})
+		for typ := range numTypes {
+			c.subs[typ] = newSubscription(nil)
+		}
+		s.conns[c.id] = c
+		conns = append(conns, c)
+	}
+	return conns
+}
+
+// differencesFromScratch says where a stream's desired config differs from a translation from
+// scratch of the server's snapshot.
+func differencesFromScratch(s *Server, conns []*conn) []string {
+	snap := s.snapshot.Load()
+	var out []string
+	for _, c := range conns {
+		want := desiredSets(translate.ForProxy(snap, c.proxy, nil), time.Time{}, nil)
+		for typ := range numTypes {
+			if got := c.desired[typ]; got.version != want[typ].version {
+				out = append(out, fmt.Sprintf("%s %s: incremental version %s, from scratch %s (%d vs %d resources)",
+					c.proxy.ID, typeShort[typ], got.version, want[typ].version, len(got.entries), len(want[typ].entries)))
+			}
+		}
+	}
+	return out
 }
 
 func proxyOf(t *testing.T, id string, labels map[string]string) *model.Proxy {
@@ -75,7 +91,7 @@ func proxyOf(t *testing.T, id string, labels map[string]string) *model.Proxy {
 // randomChange makes one change of the kinds a living mesh sees and says which.
 func randomChange(rng *rand.Rand, source *memory.Source) string {
 	kinds := []string{"endpoint added", "endpoint removed", "readiness", "relabel", "zone", "weights", "service added", "subset selector",
-		"sidecar", "sidecar removed", "mesh policy"}
+		"sidecar", "sidecar removed", "mesh policy", "rule removed", "rule added"}
 	kind := kinds[rng.IntN(len(kinds))]
 	source.Update(func(p *model.Part) {
 		switch kind {
@@ -112,6 +128,17 @@ func randomChange(rng *rand.Rand, source *memory.Source) string {
 			vss := append([]*model.VirtualService(nil), p.VirtualServices...)
 			vss[i] = &vs
 			p.VirtualServices = vss
+		case "rule removed":
+			if len(p.VirtualServices) > 0 {
+				i := rng.IntN(len(p.VirtualServices))
+				p.VirtualServices = append(p.VirtualServices[:i:i], p.VirtualServices[i+1:]...)
+			}
+		case "rule added":
+			svc := p.Services[rng.IntN(len(p.Services))]
+			vs := &model.VirtualService{Meta: model.Meta{Kind: model.KindVirtualService, Name: fmt.Sprint("added-", rng.IntN(3)), Namespace: svc.Namespace},
+				Spec: &networking.VirtualService{Hosts: []string{svc.Hostname}, HTTP: []*networking.HTTPRoute{{Route: []*networking.HTTPRouteDestination{
+					{Destination: &networking.Destination{Host: svc.Hostname, Subset: "v2"}}}}}}}
+			p.VirtualServices = append(slices.DeleteFunc(slices.Clone(p.VirtualServices), func(o *model.VirtualService) bool { return o.Key() == vs.Key() }), vs)
 		case "service added":
 			n := len(p.Services)
 			host := model.ServiceHostname(fmt.Sprintf("new-%d", n), "ns-0", "cluster.local")

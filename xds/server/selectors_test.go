@@ -8,7 +8,6 @@ import (
 	"github.com/minipilot/minipilot/crds/networking"
 	"github.com/minipilot/minipilot/model"
 	"github.com/minipilot/minipilot/model/modeltest"
-	"github.com/minipilot/minipilot/xds/translate"
 )
 
 // A view key says which of the snapshot's workload selectors a proxy matches, by position. A change
@@ -39,29 +38,14 @@ func TestReorderedSelectorsDoNotReuseAnotherViewsTranslation(t *testing.T) {
 	source.Replace(part)
 
 	s := New(store, Options{})
-	var conns []*conn
-	for i, p := range []*model.Proxy{
+	conns := attach(s,
 		proxyOf(t, "sidecar~10.200.0.1~a.ns-0~ns-0.svc.cluster.local", map[string]string{"app": "a"}),
-		proxyOf(t, "sidecar~10.200.0.2~b.ns-0~ns-0.svc.cluster.local", map[string]string{"app": "b"}),
-	} {
-		c := newConn(int64(i+1), p, true, time.Time{})
-		for typ := range numTypes {
-			c.subs[typ] = newSubscription(nil)
-		}
-		s.conns[c.id] = c
-		conns = append(conns, c)
-	}
+		proxyOf(t, "sidecar~10.200.0.2~b.ns-0~ns-0.svc.cluster.local", map[string]string{"app": "b"}))
 	s.push(false)
 
 	source.Update(func(p *model.Part) { p.VirtualServices = sourceLabels("b") }) // selectors: app=b, app=a
 	s.push(false)
-	snap := s.snapshot.Load()
-	for _, c := range conns {
-		want := desiredSets(translate.ForProxy(snap, c.proxy, nil), time.Time{}, nil)
-		for typ := range numTypes {
-			if got := c.desired[typ]; got.version != want[typ].version {
-				t.Errorf("%s %s: incremental version %s, from scratch %s", c.proxy.ID, typeShort[typ], got.version, want[typ].version)
-			}
-		}
+	for _, d := range differencesFromScratch(s, conns) {
+		t.Error(d)
 	}
 }

@@ -24,6 +24,18 @@ func routeTo(cluster string) typeSet {
 	return newTypeSet([]string{"r"}, []types.Resource{rc}, time.Time{})
 }
 
+// grpcClientRunning is a gRPC client's stream that has taken a route to cluster and the cluster.
+func grpcClientRunning(cluster string) *conn {
+	c := newConn(1, &model.Proxy{ID: "grpc", Proxyless: true}, true, time.Time{})
+	for typ := range numTypes {
+		c.subs[typ] = newSubscription(nil)
+	}
+	c.generation = 1
+	c.published[rds], c.ackedSet[rds] = routeTo(cluster), routeTo(cluster)
+	c.ackedSet[cds] = clustersSet(cluster)
+	return c
+}
+
 func clustersSet(names ...string) typeSet {
 	items := make([]types.Resource, len(names))
 	for i, n := range names {
@@ -36,14 +48,7 @@ func clustersSet(names ...string) typeSet {
 // validation): that cluster is never sent, so waiting for it would delay every route change by the
 // stage timeout.
 func TestWarmUpDoesNotWaitForAClusterNeverSent(t *testing.T) {
-	proxy := &model.Proxy{ID: "grpc", Proxyless: true}
-	c := newConn(1, proxy, true, time.Time{})
-	for typ := range numTypes {
-		c.subs[typ] = newSubscription(nil)
-	}
-	c.generation = 1
-	c.published[rds], c.ackedSet[rds] = routeTo("a"), routeTo("a")
-	c.ackedSet[cds] = clustersSet("a")
+	c := grpcClientRunning("a")
 	c.desired[cds], c.desired[rds] = clustersSet("a"), routeTo("dropped")
 
 	out := c.next(time.Time{}, time.Minute)
@@ -125,14 +130,7 @@ func TestRefusedClustersDoNotHoldListeners(t *testing.T) {
 // it was sent) with one route first that names the new clusters; warmed up again, it carries one
 // such route, never a pile of them.
 func TestWarmUpKeepsTheRoutesTheClientRuns(t *testing.T) {
-	proxy := &model.Proxy{ID: "grpc", Proxyless: true}
-	c := newConn(1, proxy, true, time.Time{})
-	for typ := range numTypes {
-		c.subs[typ] = newSubscription(nil)
-	}
-	c.generation = 1
-	c.published[rds], c.ackedSet[rds] = routeTo("a"), routeTo("a")
-	c.ackedSet[cds] = clustersSet("a")
+	c := grpcClientRunning("a")
 
 	for _, next := range []string{"b", "c"} {
 		c.desired[cds], c.desired[rds] = clustersSet("a", "b", "c"), routeTo(next)
