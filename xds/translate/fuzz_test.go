@@ -38,8 +38,35 @@ func FuzzTranslate(f *testing.F) {
 			if !bytes.Equal(marshalAll(t, first), marshalAll(t, again)) || !slices.Equal(first.Warnings, again.Warnings) {
 				t.Errorf("%s: two translations of one snapshot differ", p.name)
 			}
+			if p.proxy.Type == model.Sidecar && !p.proxy.Proxyless {
+				checkKeptRoutes(t, snap, p.proxy)
+			}
 		}
 	})
+}
+
+// checkKeptRoutes checks that a sidecar's route configs encoded by SidecarListenersKeeping, fresh
+// and then from what it kept (the same snapshot: every virtual host whose route config was kept is
+// taken as it was), are the bytes and warnings SidecarListeners gives.
+func checkKeptRoutes(t *testing.T, snap *model.Snapshot, proxy *model.Proxy) {
+	t.Helper()
+	want := translate.SidecarListeners(snap, proxy)
+	fresh, kept := translate.SidecarListenersKeeping(snap, proxy, nil)
+	again, _ := translate.SidecarListenersKeeping(snap, proxy, kept)
+	for _, got := range []*translate.Resources{fresh, again} {
+		if len(got.EncodedRoutes) != len(want.Routes) || !slices.Equal(got.Warnings, want.Warnings) {
+			t.Fatalf("kept routes: %d route configs and warnings %q, from scratch %d and %q", len(got.EncodedRoutes), got.Warnings, len(want.Routes), want.Warnings)
+		}
+		for i, rc := range want.Routes {
+			b, err := proto.MarshalOptions{Deterministic: true}.Marshal(rc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got.EncodedRoutes[i].Value, b) || !slices.Equal(got.EncodedRoutes[i].Clusters, translate.RouteClusters(rc)) {
+				t.Errorf("kept routes: route config %s differs from the one from scratch", rc.Name)
+			}
+		}
+	}
 }
 
 // marshalAll is every resource, deterministically marshalled, in order.
