@@ -74,7 +74,7 @@ func (r *sotwResponse) marshal() (mem.BufferSlice, error) {
 	out := make(mem.BufferSlice, 0, 1+2*len(r.entries))
 	out = append(out, mem.SliceBuffer(head))
 	for _, e := range r.entries {
-		out = append(out, e.wire.sotw, e.wire.any)
+		out = append(out, e.wire.sotw, e.wire.value)
 	}
 	return out, nil
 }
@@ -98,7 +98,7 @@ func (r *deltaResponse) marshal() (mem.BufferSlice, error) {
 	out := make(mem.BufferSlice, 0, 1+2*len(r.entries))
 	out = append(out, mem.SliceBuffer(head))
 	for _, e := range r.entries {
-		out = append(out, e.wire.deltaPrefix(e), e.wire.any)
+		out = append(out, e.wire.deltaPrefix(e), e.wire.value)
 	}
 	return out, nil
 }
@@ -112,14 +112,15 @@ func size(entries []*resource) int64 {
 	return n
 }
 
-// wire is how a resource goes out: its bytes as the body of an Any (type_url, then the value,
-// which is raw), and the prefixes that make that Any a resource of a DiscoveryResponse (SotW) or a
+// wire is how a resource goes out: its value (raw), after the prefix that makes it an Any (type_url,
+// then the value's tag and length) and makes that Any a resource of a DiscoveryResponse (SotW) or a
 // Resource of a DeltaDiscoveryResponse (with its name and version; made on first use, as most
-// streams are SotW).
+// streams are SotW). The value is sent where it lies, never copied.
 type wire struct {
-	any, sotw mem.Buffer
-	deltaOnce sync.Once
-	delta     mem.Buffer
+	anyHead     []byte
+	value, sotw mem.Buffer
+	deltaOnce   sync.Once
+	delta       mem.Buffer
 }
 
 // marshalResource marshals a translated resource into the body of an Any of its type, returning
@@ -127,7 +128,8 @@ type wire struct {
 func marshalResource(item types.Resource) (body, value []byte, err error) {
 	opts := proto.MarshalOptions{Deterministic: true}
 	n := opts.Size(item)
-	body, start := anyHead(typeURLOf(item), n)
+	body = anyHead(typeURLOf(item), n, n)
+	start := len(body)
 	opts.UseCachedSize = true
 	if body, err = opts.MarshalAppend(body, item); err != nil {
 		return nil, nil, err
@@ -135,34 +137,27 @@ func marshalResource(item types.Resource) (body, value []byte, err error) {
 	return body, body[start:], nil
 }
 
-// anyBody is the body of an Any of a value already encoded.
-func anyBody(url string, encoded []byte) (body, value []byte) {
-	body, start := anyHead(url, len(encoded))
-	body = append(body, encoded...)
-	return body, body[start:]
+// anyHead is the head of an Any whose value is n bytes long (its type_url, then the value's tag and
+// length), with room for so many bytes after it.
+func anyHead(url string, n, room int) []byte {
+	b := make([]byte, 0, protowire.SizeTag(anyTypeURL)+protowire.SizeBytes(len(url))+protowire.SizeTag(anyValue)+protowire.SizeVarint(uint64(n))+room)
+	b = protowire.AppendTag(b, anyTypeURL, protowire.BytesType)
+	b = protowire.AppendString(b, url)
+	b = protowire.AppendTag(b, anyValue, protowire.BytesType)
+	return protowire.AppendVarint(b, uint64(n))
 }
 
-// anyHead starts the body of an Any whose value is n bytes long, with room for them; the value
-// starts at start.
-func anyHead(url string, n int) (body []byte, start int) {
-	body = make([]byte, 0, protowire.SizeTag(anyTypeURL)+protowire.SizeBytes(len(url))+protowire.SizeTag(anyValue)+protowire.SizeBytes(n))
-	body = protowire.AppendTag(body, anyTypeURL, protowire.BytesType)
-	body = protowire.AppendString(body, url)
-	body = protowire.AppendTag(body, anyValue, protowire.BytesType)
-	body = protowire.AppendVarint(body, uint64(n))
-	return body, len(body)
-}
-
-// newWire prepares a resource's pieces from the body of its Any.
-func newWire(body []byte) *wire {
+// newWire prepares a resource's pieces from its Any's head and value.
+func newWire(anyHead, value []byte) *wire {
 	sotw := protowire.AppendTag(nil, responseResources, protowire.BytesType)
-	sotw = protowire.AppendVarint(sotw, uint64(len(body)))
-	return &wire{any: mem.SliceBuffer(body), sotw: mem.SliceBuffer(sotw)}
+	sotw = protowire.AppendVarint(sotw, uint64(len(anyHead)+len(value)))
+	sotw = append(sotw, anyHead...)
+	return &wire{anyHead: anyHead, value: mem.SliceBuffer(value), sotw: mem.SliceBuffer(sotw)}
 }
 
 func (w *wire) deltaPrefix(e *resource) mem.Buffer {
 	w.deltaOnce.Do(func() {
-		anyLen := w.any.Len()
+		anyLen := len(w.anyHead) + w.value.Len()
 		inner := protowire.SizeTag(resourceVersion) + protowire.SizeBytes(len(e.hash)) +
 			protowire.SizeTag(resourceName) + protowire.SizeBytes(len(e.name)) +
 			protowire.SizeTag(resourceResource) + protowire.SizeBytes(anyLen)
@@ -174,6 +169,7 @@ func (w *wire) deltaPrefix(e *resource) mem.Buffer {
 		b = protowire.AppendString(b, e.name)
 		b = protowire.AppendTag(b, resourceResource, protowire.BytesType)
 		b = protowire.AppendVarint(b, uint64(anyLen))
+		b = append(b, w.anyHead...)
 		w.delta = mem.SliceBuffer(b)
 	})
 	return w.delta

@@ -44,7 +44,7 @@ func TestCodecWritesResponsesFromSharedPieces(t *testing.T) {
 			t.Fatalf("%T: decoded %v, want %v", tc.send, tc.into, tc.want)
 		}
 		for _, e := range entries {
-			if !holds(data, e.wire.any) {
+			if !holds(data, e.wire.value) {
 				t.Errorf("%T: resource %.10s was copied, not referenced", tc.send, e.name)
 			}
 		}

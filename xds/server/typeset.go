@@ -85,19 +85,19 @@ func newResource(name string, item types.Resource) *resource {
 	case *listenerv3.Listener:
 		uses = translate.ListenerClusters(m)
 	}
-	return hashedResource(name, body, b, uses)
+	return hashedResource(name, body[:len(body)-len(b)], b, uses)
 }
 
-// encodedRoute is newResource for a route config the translator encoded itself.
+// encodedRoute is newResource for a route config the translator encoded itself: its bytes are
+// sent as they are.
 func encodedRoute(rc translate.EncodedRoute) *resource {
-	body, b := anyBody(typeURLs[rds], rc.Value)
-	return hashedResource(rc.Name, body, b, rc.Clusters)
+	return hashedResource(rc.Name, anyHead(typeURLs[rds], len(rc.Value), 0), rc.Value, rc.Clusters)
 }
 
-// hashedResource hashes a resource's value (of the Any body).
-func hashedResource(name string, body, value []byte, uses []string) *resource {
+// hashedResource hashes a resource's value, which anyHead makes an Any.
+func hashedResource(name string, anyHead, value []byte, uses []string) *resource {
 	content := sha256.Sum256(value)
-	return &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: value, wire: newWire(body), digest: digestOf(name, content[:]),
+	return &resource{name: name, hash: hex.EncodeToString(content[:8]), raw: value, wire: newWire(anyHead, value), digest: digestOf(name, content[:]),
 		nameDigest: nameDigestOf(name), uses: uses}
 }
 
