@@ -106,15 +106,18 @@ func (b *builder) serviceVirtualHost(rcName string, svc *model.Service, port mod
 	if b.translatedHosts == nil {
 		return b.virtualHost(svc, port, nil) // not encoding: nothing to keep
 	}
-	key := hostKey{rcName, virtualHostName(svc, port.Port)}
-	if k := b.kept.host(key); k != nil && k.reads.hold(b.snap) {
+	var k *keptHost
+	if b.kept != nil { // a first translation keeps, and has nothing to look up
+		k = b.kept.hosts[hostKey{rcName, virtualHostName(svc, port.Port)}]
+	}
+	if k != nil && k.reads.hold(b.snap) {
 		for _, a := range k.warnings {
 			if a.once && slices.Contains(b.warnings, a.w) {
 				continue
 			}
 			b.warnings = append(b.warnings, a.w)
 		}
-		stand := &routev3.VirtualHost{Name: key.host, Domains: k.domains}
+		stand := &routev3.VirtualHost{Name: virtualHostName(svc, port.Port), Domains: k.domains}
 		b.standIns[stand] = k
 		b.standInRoutes[rcName] = true
 		return stand
@@ -125,13 +128,6 @@ func (b *builder) serviceVirtualHost(rcName string, svc *model.Service, port mod
 	b.recording = nil
 	b.translatedHosts[vh] = rec
 	return vh
-}
-
-func (k *KeptRoutes) host(key hostKey) *keptHost {
-	if k == nil {
-		return nil
-	}
-	return k.hosts[key]
 }
 
 // EncodedRoute is a route config as bytes (the RouteConfiguration message), with the clusters its
