@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -88,11 +89,18 @@ func InCluster(name string) (Cluster, error) {
 }
 
 // tune raises client-go's default rate limit (5 QPS), which a controller writing many statuses after
-// a leader change would otherwise queue behind.
+// a leader change would otherwise queue behind, and asks for built-in kinds as protobuf: the initial
+// list of thousands of Pods is what sets pilot's memory high-water mark, and protobuf decodes it with a
+// fraction of JSON's garbage. (The dynamic client, which reads the routing CRDs, sets JSON itself: CRDs
+// have no protobuf form.)
 func tune(cfg *rest.Config) *rest.Config {
 	cfg = rest.CopyConfig(cfg)
 	if cfg.QPS == 0 {
 		cfg.QPS, cfg.Burst = 50, 100
+	}
+	if cfg.ContentType == "" {
+		cfg.ContentType = runtime.ContentTypeProtobuf
+		cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
 	}
 	return rest.AddUserAgent(cfg, "minipilot")
 }
