@@ -37,7 +37,7 @@ func TestCodecWritesResponsesFromSharedPieces(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := (codec{}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(data.Materialize())}, tc.into); err != nil {
+		if err := (codec{buffers: newBufferPool()}).Unmarshal(mem.BufferSlice{mem.SliceBuffer(data.Materialize())}, tc.into); err != nil {
 			t.Fatalf("%T: the codec's bytes do not decode: %v", tc.send, err)
 		}
 		if !proto.Equal(tc.into, tc.want) {

@@ -34,8 +34,8 @@ type request struct {
 // unmarshal reads a request from what gRPC received, keeping a reference to its buffer when the
 // request names resources. The key hashes the names' encoding, a run of consecutive names at a
 // time (clients write them together).
-func (r *request) unmarshal(data mem.BufferSlice, seed maphash.Seed) error {
-	buf := data.MaterializeToBuffer(mem.DefaultBufferPool())
+func (r *request) unmarshal(data mem.BufferSlice, seed maphash.Seed, buffers mem.BufferPool) error {
+	buf := data.MaterializeToBuffer(buffers)
 	b := buf.ReadOnlyData()
 	var h maphash.Hash
 	h.SetSeed(seed)

@@ -124,7 +124,7 @@ func decodeRequest(b []byte, seed maphash.Seed) (*request, error) {
 	buf := mem.Copy(b, mem.DefaultBufferPool())
 	defer buf.Free() // the request holds a reference of its own
 	req := &request{}
-	if err := (codec{seed: seed}).Unmarshal(mem.BufferSlice{buf}, req); err != nil {
+	if err := (codec{seed: seed, buffers: newBufferPool()}).Unmarshal(mem.BufferSlice{buf}, req); err != nil {
 		return nil, err
 	}
 	return req, nil

@@ -24,6 +24,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/semaphore"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"k8s.io/utils/clock"
@@ -143,7 +144,9 @@ func New(store *model.Store, opts Options) *Server {
 // gRPC server cannot be given after it is made: hence this, not a Register for any server. Streams
 // end when their client goes, or when Drain closes them; not when the gRPC server's listener stops.
 func (s *Server) GRPCServer(opts ...grpc.ServerOption) *grpc.Server {
-	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodecV2(codec{seed: s.seed})}, opts...)...)
+	buffers := newBufferPool()
+	g := grpc.NewServer(append([]grpc.ServerOption{grpc.ForceServerCodecV2(codec{seed: s.seed, buffers: buffers}),
+		experimental.BufferPool(buffers)}, opts...)...)
 	discoverygrpc.RegisterAggregatedDiscoveryServiceServer(g, adsService{s: s})
 	clusterservice.RegisterClusterDiscoveryServiceServer(g, clusterService{s: s})
 	endpointservice.RegisterEndpointDiscoveryServiceServer(g, endpointService{s: s})

@@ -164,6 +164,7 @@ func (b *builder) encodeRoutes(r *Resources, finishWarnings []Warning) *KeptRout
 		enc := EncodedRoute{Name: rc.Name}
 		keep := !touched[rc.Name] && !b.revalidated[rc.Name]
 		pieces := make([][]byte, 0, len(rc.VirtualHosts))
+		keeping := make([]*keptHost, 0, len(rc.VirtualHosts)) // pieces[i]'s, when kept; else nil
 		for _, vh := range rc.VirtualHosts {
 			k, kept := b.standIns[vh]
 			if !kept {
@@ -175,6 +176,7 @@ func (b *builder) encodeRoutes(r *Resources, finishWarnings []Warning) *KeptRout
 				rec := b.translatedHosts[vh]
 				if rec == nil { // not a service's virtual host (the catch-all): translated every time
 					pieces, enc.Clusters = append(pieces, encoded), append(enc.Clusters, clusters...)
+					keeping = append(keeping, nil)
 					continue
 				}
 				k = &keptHost{encoded: encoded, domains: vh.Domains, clusters: clusters, reads: rec.reads, warnings: rec.warnings}
@@ -183,7 +185,14 @@ func (b *builder) encodeRoutes(r *Resources, finishWarnings []Warning) *KeptRout
 				next.Kept++
 			}
 			pieces, enc.Clusters = append(pieces, k.encoded), append(enc.Clusters, k.clusters...)
-			if keep {
+			if !keep {
+				k = nil
+			} else if kept {
+				c := *k // the last translation's is not written to: this one's will point into the new bytes
+				k = &c
+			}
+			keeping = append(keeping, k)
+			if k != nil {
 				next.hosts[hostKey{rc.Name, vh.Name}] = k
 			}
 		}
@@ -198,8 +207,15 @@ func (b *builder) encodeRoutes(r *Resources, finishWarnings []Warning) *KeptRout
 		if rc.Name != "" {
 			value = protowire.AppendString(protowire.AppendTag(value, 1, protowire.BytesType), rc.Name)
 		}
-		for _, p := range pieces {
-			value = protowire.AppendBytes(protowire.AppendTag(value, 2, protowire.BytesType), p)
+		for i, p := range pieces {
+			value = protowire.AppendVarint(protowire.AppendTag(value, 2, protowire.BytesType), uint64(len(p)))
+			start := len(value)
+			value = append(value, p...)
+			if k := keeping[i]; k != nil {
+				// What is kept is the virtual host where it lies in the route config (which is never
+				// reallocated: value is made to its size), not a second copy of every view's routes.
+				k.encoded = value[start:len(value):len(value)]
+			}
 		}
 		enc.Value = append(value, tail...)
 		slices.Sort(enc.Clusters)
