@@ -19,10 +19,12 @@ import (
 
 // codec is gRPC's proto codec, and the writer of minipilot's own responses (sotwResponse,
 // deltaResponse): those are written from pieces each resource prepared once, when it was
-// translated, and that every stream of every view holding the resource shares — nothing of a
-// resource is copied or allocated per stream. gRPC's codec marshals each response into a buffer of
-// its own and holds it until HTTP/2 flow control lets it out: with 500 sidecars connecting, 200 MB
-// of copies of the same few sets, and per response an Any for each of thousands of resources.
+// translated, and that every stream of every view holding the resource shares: nothing is
+// marshalled per stream, and a large resource is never copied (small ones are gathered into pooled
+// frame-sized chunks for gRPC's writer: gather.go). gRPC's codec marshals each response into a
+// buffer of its own and holds it until HTTP/2 flow control lets it out: with 500 sidecars
+// connecting, 200 MB of copies of the same few sets, and per response an Any for each of
+// thousands of resources.
 //
 // Requests are read by request.unmarshal, which hashes their names with the server's seed and
 // makes one buffer of the frames a request came in, from buffers.
@@ -33,12 +35,12 @@ type codec struct {
 
 func (codec) Name() string { return grpcproto.Name }
 
-func (codec) Marshal(v any) (mem.BufferSlice, error) {
+func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 	switch m := v.(type) {
 	case *sotwResponse:
-		return m.marshal()
+		return m.marshal(c.buffers)
 	case *deltaResponse:
-		return m.marshal()
+		return m.marshal(c.buffers)
 	}
 	return protoCodec().Marshal(v)
 }
@@ -70,17 +72,18 @@ type sotwResponse struct {
 
 func (r *sotwResponse) carries() (string, []*resource) { return r.typeURL, r.entries }
 
-func (r *sotwResponse) marshal() (mem.BufferSlice, error) {
+func (r *sotwResponse) marshal(pool mem.BufferPool) (mem.BufferSlice, error) {
 	head, err := proto.Marshal(&discoveryv3.DiscoveryResponse{VersionInfo: r.version, TypeUrl: r.typeURL, Nonce: r.nonce})
 	if err != nil {
 		return nil, err
 	}
-	out := make(mem.BufferSlice, 0, 1+2*len(r.entries))
-	out = append(out, mem.SliceBuffer(head))
+	g := newGather(pool, 1+2*len(r.entries))
+	g.add(head)
 	for _, e := range r.entries {
-		out = append(out, e.wire.sotw, e.wire.value)
+		g.add(e.wire.sotw.ReadOnlyData())
+		g.add(e.wire.value.ReadOnlyData())
 	}
-	return out, nil
+	return g.done(), nil
 }
 
 // deltaResponse is a DeltaDiscoveryResponse: its fields, the resources it carries (each with its
@@ -93,18 +96,19 @@ type deltaResponse struct {
 
 func (r *deltaResponse) carries() (string, []*resource) { return r.typeURL, r.entries }
 
-func (r *deltaResponse) marshal() (mem.BufferSlice, error) {
+func (r *deltaResponse) marshal(pool mem.BufferPool) (mem.BufferSlice, error) {
 	head, err := proto.Marshal(&discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: r.version, TypeUrl: r.typeURL, Nonce: r.nonce,
 		RemovedResources: r.removed})
 	if err != nil {
 		return nil, err
 	}
-	out := make(mem.BufferSlice, 0, 1+2*len(r.entries))
-	out = append(out, mem.SliceBuffer(head))
+	g := newGather(pool, 1+2*len(r.entries))
+	g.add(head)
 	for _, e := range r.entries {
-		out = append(out, e.wire.deltaPrefix(e), e.wire.value)
+		g.add(e.wire.deltaPrefix(e).ReadOnlyData())
+		g.add(e.wire.value.ReadOnlyData())
 	}
-	return out, nil
+	return g.done(), nil
 }
 
 // size is the resources' bytes a response carries, for the send budget and the metrics.

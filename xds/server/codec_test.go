@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -12,12 +13,16 @@ import (
 )
 
 // The codec's responses decode to the DiscoveryResponse and DeltaDiscoveryResponse they stand for,
-// and carry each resource's own prepared bytes: nothing of a resource is copied per response.
+// and carry each large resource's own prepared bytes (nothing of it is copied per response), the
+// small ones copied together into a few frame-sized chunks: gRPC's writer lists a frame's pieces.
 func TestCodecWritesResponsesFromSharedPieces(t *testing.T) {
 	var entries []*resource
-	for _, name := range []string{"a", strings.Repeat("long-", 40000)} { // a name whose cluster needs 3-byte lengths
+	for i := range 2000 {
+		name := fmt.Sprintf("outbound|80||svc-%d.ns-%d.svc.cluster.local", i, i%10)
 		entries = append(entries, newResource(name, &clusterv3.Cluster{Name: name}))
 	}
+	large := newResource(strings.Repeat("long-", 40000), &clusterv3.Cluster{Name: strings.Repeat("long-", 40000)}) // 3-byte lengths
+	entries = append(entries[:1000], append([]*resource{large}, entries[1000:]...)...)
 	anyOf := func(e *resource) *anypb.Any { return &anypb.Any{TypeUrl: typeURLs[cds], Value: e.raw} }
 	wantSotW := &discoveryv3.DiscoveryResponse{VersionInfo: "v-2", TypeUrl: typeURLs[cds], Nonce: "7"}
 	wantDelta := &discoveryv3.DeltaDiscoveryResponse{SystemVersionInfo: "v-2", TypeUrl: typeURLs[cds], Nonce: "8", RemovedResources: []string{"gone"}}
@@ -33,7 +38,7 @@ func TestCodecWritesResponsesFromSharedPieces(t *testing.T) {
 		{&deltaResponse{version: "v-2", typeURL: typeURLs[cds], nonce: "8", removed: []string{"gone"}, entries: entries}, wantDelta, &discoveryv3.DeltaDiscoveryResponse{}},
 	}
 	for _, tc := range cases {
-		data, err := (codec{}).Marshal(tc.send)
+		data, err := (codec{buffers: newBufferPool()}).Marshal(tc.send)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,11 +48,15 @@ func TestCodecWritesResponsesFromSharedPieces(t *testing.T) {
 		if !proto.Equal(tc.into, tc.want) {
 			t.Fatalf("%T: decoded %v, want %v", tc.send, tc.into, tc.want)
 		}
-		for _, e := range entries {
-			if !holds(data, e.wire.value) {
-				t.Errorf("%T: resource %.10s was copied, not referenced", tc.send, e.name)
-			}
+		if !holds(data, large.wire.value) {
+			t.Errorf("%T: the large resource was copied, not referenced", tc.send)
 		}
+		// The small resources' bytes in full chunks, a partial chunk either side of the large one, and
+		// the large one.
+		if want := (data.Len()-large.wire.value.Len())/chunkSize + 3; len(data) > want {
+			t.Errorf("%T: %d buffers for %d resources, want at most %d: the small ones gathered into frame-sized chunks", tc.send, len(data), len(entries), want)
+		}
+		data.Free() // the chunks go back to the pool
 	}
 }
 
