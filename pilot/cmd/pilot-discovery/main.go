@@ -21,12 +21,16 @@ import (
 	"go.uber.org/zap/zapcore"
 	"k8s.io/klog/v2"
 
+	"github.com/minipilot/minipilot/adapters/kube"
 	"github.com/minipilot/minipilot/pilot"
 )
 
 const summary = "pilot-discovery (minipilot) serves Envoy sidecars and proxyless gRPC clients over xDS, from a directory of\nKubernetes manifests and/or a Kubernetes cluster (Services, endpoints, Istio's networking.istio.io rules)."
 
-func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+func main() {
+	kube.StreamInitialLists() // process-wide, as client-go's feature gates are: before any informer
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("pilot-discovery", flag.ContinueOnError)
