@@ -26,8 +26,8 @@ import (
 // connecting, 200 MB of copies of the same few sets, and per response an Any for each of
 // thousands of resources.
 //
-// Requests are read by request.unmarshal, which hashes their names with the server's seed and
-// makes one buffer of the frames a request came in, from buffers.
+// Requests are read by request.unmarshal, which hashes their names with the server's seed, in the
+// frames they came in (from buffers, as the chunks responses are gathered in).
 type codec struct {
 	seed    maphash.Seed
 	buffers mem.BufferPool
@@ -47,7 +47,7 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) {
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if req, ok := v.(*request); ok {
-		return req.unmarshal(data, c.seed, c.buffers)
+		return req.unmarshal(data, c.seed)
 	}
 	return protoCodec().Unmarshal(data, v)
 }
@@ -198,11 +198,10 @@ func typeURLOf(item types.Resource) string {
 	return "type.googleapis.com/" + string(proto.MessageName(item))
 }
 
-// newBufferPool is the pool gRPC reads frames into and requests are made whole in. gRPC's default
-// pool has five sizes, 256 B to 1 MiB: an Envoy's EDS ACK naming 2,000 clusters (100 KB) took a
-// 1 MiB buffer, and a 300-byte ACK a 4 KiB one, per stream, and what a pool holds is live heap that
-// the garbage collector sizes the next heap from. A size class for every power of two wastes at
-// most half.
+// newBufferPool is the pool gRPC reads frames into and responses are gathered in. gRPC's default
+// pool has five sizes, 256 B to 1 MiB: a 300-byte ACK took a 4 KiB buffer, per stream, and what a
+// pool holds is live heap that the garbage collector sizes the next heap from. A size class for
+// every power of two wastes at most half.
 func newBufferPool() mem.BufferPool {
 	exponents := make([]uint8, 0, 16)
 	for e := uint8(8); e <= 22; e++ { // 256 B to 4 MiB; larger requests are allocated

@@ -26,66 +26,46 @@ const requestNames protowire.Number = 3
 type request struct {
 	msg *discoveryv3.DiscoveryRequest // every field but the names
 	key namesKey                      // of the names, with the server's seed
-	// wire is the encoded request, in buf (held until free); nil when it names nothing.
-	wire []byte
-	buf  mem.Buffer
+	// data is the encoded request, in the frames it came in (held until free); nil when it names
+	// nothing.
+	data mem.BufferSlice
 }
 
-// unmarshal reads a request from what gRPC received, keeping a reference to its buffer when the
-// request names resources. The key hashes the names' encoding, a run of consecutive names at a
-// time (clients write them together).
-func (r *request) unmarshal(data mem.BufferSlice, seed maphash.Seed, buffers mem.BufferPool) error {
-	buf := data.MaterializeToBuffer(buffers)
-	b := buf.ReadOnlyData()
+// unmarshal reads a request from what gRPC received, keeping a reference to its frames when the
+// request names resources. The key hashes the names' encoding (hashing is streaming: the names'
+// fields one after the other hash as their runs would).
+func (r *request) unmarshal(data mem.BufferSlice, seed maphash.Seed) error {
 	var h maphash.Hash
 	h.SetSeed(seed)
 	var rest []byte // every field but the names, for protobuf to decode
-	n, run := 0, -1 // run: where the current run of names began; -1 outside one
-	for i := 0; i < len(b); {
-		if size := shortName(b[i:]); size > 0 { // the usual field: decoded without a call
-			if run < 0 {
-				run = i
-			}
-			i, n = i+size, n+1
-			continue
+	n := 0
+	for f := newFields(data); ; {
+		if run, k := f.names(); k > 0 {
+			h.Write(run)
+			n += k
 		}
-		num, typ, tag := protowire.ConsumeTag(b[i:])
-		if tag < 0 {
-			buf.Free()
-			return protowire.ParseError(tag)
+		field, num, typ, ok, err := f.field()
+		if err != nil {
+			return err
 		}
-		m := protowire.ConsumeFieldValue(num, typ, b[i+tag:])
-		if m < 0 {
-			buf.Free()
-			return protowire.ParseError(m)
+		if !ok {
+			break
 		}
 		if isName(num, typ) {
-			if run < 0 {
-				run = i
-			}
+			h.Write(field)
 			n++
 		} else {
-			if run >= 0 {
-				h.Write(b[run:i]) // fields delimit themselves: the runs' bytes together are the list
-				run = -1
-			}
-			rest = append(rest, b[i:i+tag+m]...)
+			rest = append(rest, field...)
 		}
-		i += tag + m
-	}
-	if run >= 0 {
-		h.Write(b[run:])
 	}
 	r.msg, r.key = &discoveryv3.DiscoveryRequest{}, namesKey{hash: h.Sum64(), n: n}
 	if err := proto.Unmarshal(rest, r.msg); err != nil {
-		buf.Free()
 		return err
 	}
-	if n == 0 {
-		buf.Free()
-		return nil
+	if n > 0 {
+		data.Ref()
+		r.data = data
 	}
-	r.wire, r.buf = b, buf
 	return nil
 }
 
@@ -104,11 +84,11 @@ func shortName(p []byte) int {
 // GetNode is the node the request names: the xDS guard (xds/auth) authorizes streams by it.
 func (r *request) GetNode() *corev3.Node { return r.msg.GetNode() }
 
-// free gives back the buffer the names are read from; the request's names are gone after it.
+// free gives back the frames the names are read from; the request's names are gone after it.
 func (r *request) free() {
-	if r.buf != nil {
-		r.buf.Free()
-		r.buf, r.wire = nil, nil
+	if r.data != nil {
+		r.data.Free()
+		r.data = nil
 	}
 }
 
@@ -135,14 +115,16 @@ func (r *request) resourceNames() ([]string, error) {
 
 // eachName calls f with each of the request's names, in order, as encoded (valid for the call).
 func (r *request) eachName(f func([]byte)) {
-	for p := r.wire; len(p) > 0; {
-		num, typ, tag := protowire.ConsumeTag(p)
-		m := protowire.ConsumeFieldValue(num, typ, p[tag:])
+	for fs := newFields(r.data); ; {
+		field, num, typ, ok, _ := fs.field() // unmarshal read them all without an error
+		if !ok {
+			return
+		}
 		if isName(num, typ) {
-			name, _ := protowire.ConsumeBytes(p[tag:])
+			_, _, tag := protowire.ConsumeTag(field)
+			name, _ := protowire.ConsumeBytes(field[tag:])
 			f(name)
 		}
-		p = p[tag+m:]
 	}
 }
 

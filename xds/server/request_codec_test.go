@@ -71,31 +71,42 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) { checkDecodeRequest(t, "fuzzed", b) })
 }
 
-// checkDecodeRequest compares the server's decoding of b with protobuf's. The server decodes names
-// only when it needs them, so a name that is not UTF-8 is an error then, not before.
+// checkDecodeRequest compares the server's decoding of b with protobuf's, with b in one frame and
+// cut into frames of a few sizes (fields straddle them). The server decodes names only when it needs
+// them, so a name that is not UTF-8 is an error then, not before.
 func checkDecodeRequest(t *testing.T, what string, b []byte) {
 	t.Helper()
 	var want discoveryv3.DiscoveryRequest
 	wantErr := proto.Unmarshal(b, &want)
-	req, err := decodeRequest(b, maphash.MakeSeed())
-	var got *discoveryv3.DiscoveryRequest
-	if err == nil {
-		defer req.free()
-		got, err = req.decoded()
-	}
-	if (wantErr == nil) != (err == nil) {
-		t.Fatalf("%s: protobuf says %v, the server %v", what, wantErr, err)
+	seed := maphash.MakeSeed()
+	var keys []namesKey
+	for _, frame := range []int{len(b), 1, 3, 16, 100} {
+		req, err := decodeRequestIn(b, seed, frame)
+		var got *discoveryv3.DiscoveryRequest
+		if err == nil {
+			got, err = req.decoded()
+			keys = append(keys, req.key)
+			req.free()
+		}
+		if (wantErr == nil) != (err == nil) {
+			t.Fatalf("%s in frames of %d bytes: protobuf says %v, the server %v", what, frame, wantErr, err)
+		}
+		if wantErr != nil {
+			continue
+		}
+		if !proto.Equal(&want, got) {
+			t.Fatalf("%s in frames of %d bytes: decoded\n%v\nprotobuf decodes\n%v", what, frame, got, &want)
+		}
+		if keys[0] != req.key {
+			t.Fatalf("%s in frames of %d bytes: names key %v, in one frame %v", what, frame, req.key, keys[0])
+		}
 	}
 	if wantErr != nil {
 		return
 	}
-	if !proto.Equal(&want, got) {
-		t.Fatalf("%s: decoded\n%v\nprotobuf decodes\n%v", what, got, &want)
-	}
 	// The key is that of the names' encoding: a request encoded as protobuf encodes it has the key
 	// of its names. (Another encoding of the same names, with a longer varint say, may have another
 	// key: it is decoded and compared then, which costs time, not correctness.)
-	seed := maphash.MakeSeed()
 	canonical, err := proto.Marshal(&want)
 	if err != nil {
 		t.Fatal(err)
@@ -121,10 +132,20 @@ func namesKeyOf(seed maphash.Seed, names []string) namesKey {
 
 // decodeRequest decodes b as the server's codec does, from a buffer of gRPC's pool.
 func decodeRequest(b []byte, seed maphash.Seed) (*request, error) {
-	buf := mem.Copy(b, mem.DefaultBufferPool())
-	defer buf.Free() // the request holds a reference of its own
+	return decodeRequestIn(b, seed, len(b))
+}
+
+// decodeRequestIn decodes b as the server's codec does, received in frames of frame bytes (each a
+// buffer of gRPC's pool, freed once decoded as gRPC frees them: the request holds references).
+func decodeRequestIn(b []byte, seed maphash.Seed, frame int) (*request, error) {
+	var data mem.BufferSlice
+	for len(b) > 0 {
+		n := min(frame, len(b))
+		data, b = append(data, mem.Copy(b[:n], mem.DefaultBufferPool())), b[n:]
+	}
+	defer data.Free()
 	req := &request{}
-	if err := (codec{seed: seed, buffers: newBufferPool()}).Unmarshal(mem.BufferSlice{buf}, req); err != nil {
+	if err := (codec{seed: seed, buffers: newBufferPool()}).Unmarshal(data, req); err != nil {
 		return nil, err
 	}
 	return req, nil
