@@ -77,7 +77,11 @@ func (r *sotwResponse) marshal(pool mem.BufferPool) (mem.BufferSlice, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := newGather(pool, 1+2*len(r.entries))
+	size := len(head)
+	for _, e := range r.entries {
+		size += e.wire.sotw.Len() + e.wire.value.Len()
+	}
+	g := newGather(pool, 1+2*len(r.entries), size)
 	g.add(head)
 	for _, e := range r.entries {
 		g.add(e.wire.sotw.ReadOnlyData())
@@ -102,7 +106,11 @@ func (r *deltaResponse) marshal(pool mem.BufferPool) (mem.BufferSlice, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := newGather(pool, 1+2*len(r.entries))
+	size := len(head)
+	for _, e := range r.entries {
+		size += e.wire.deltaPrefix(e).Len() + e.wire.value.Len()
+	}
+	g := newGather(pool, 1+2*len(r.entries), size)
 	g.add(head)
 	for _, e := range r.entries {
 		g.add(e.wire.deltaPrefix(e).ReadOnlyData())

@@ -69,3 +69,20 @@ func holds(data mem.BufferSlice, piece mem.Buffer) bool {
 	}
 	return false
 }
+
+// A small response takes a chunk about its size from the pool, not a frame's: a stream's pending
+// responses hold what they carry.
+func TestSmallResponseTakesASmallChunk(t *testing.T) {
+	one := []*resource{newResource("a", &clusterv3.Cluster{Name: "a"})}
+	data, err := (codec{buffers: newBufferPool()}).Marshal(&sotwResponse{version: "v-1", typeURL: typeURLs[cds], nonce: "1", entries: one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer data.Free()
+	if len(data) != 1 {
+		t.Fatalf("%d buffers, want the response in one", len(data))
+	}
+	if b := data[0].ReadOnlyData(); cap(b) > 4*len(b) || cap(b) >= chunkSize { // the pool has a size per power of two
+		t.Errorf("a %d-byte response took a %d-byte chunk", len(b), cap(b))
+	}
+}

@@ -13,6 +13,7 @@ type gather struct {
 	out   mem.BufferSlice
 	chunk *[]byte
 	used  int
+	left  int // bytes still to add: a small response takes a chunk its size, not a frame's
 }
 
 const (
@@ -20,11 +21,13 @@ const (
 	chunkSize = 16 << 10 // a frame
 )
 
-func newGather(pool mem.BufferPool, pieces int) *gather {
-	return &gather{pool: pool, out: make(mem.BufferSlice, 0, min(pieces, 64))}
+// newGather gathers a message of size bytes in pieces.
+func newGather(pool mem.BufferPool, pieces, size int) *gather {
+	return &gather{pool: pool, out: make(mem.BufferSlice, 0, min(pieces, 64)), left: size}
 }
 
 func (g *gather) add(b []byte) {
+	g.left -= len(b)
 	if len(b) >= copyBelow {
 		g.flush()
 		g.out = append(g.out, mem.SliceBuffer(b))
@@ -32,7 +35,7 @@ func (g *gather) add(b []byte) {
 	}
 	for len(b) > 0 {
 		if g.chunk == nil {
-			g.chunk, g.used = g.pool.Get(chunkSize), 0
+			g.chunk, g.used = g.pool.Get(min(chunkSize, len(b)+g.left)), 0
 		}
 		n := copy((*g.chunk)[g.used:], b)
 		g.used, b = g.used+n, b[n:]
