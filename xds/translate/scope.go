@@ -2,6 +2,7 @@ package translate
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 
 	"github.com/minipilot/minipilot/crds/networking"
@@ -125,7 +126,9 @@ func (b *builder) addDestinations(e *model.EgressScope, byHost map[string]*model
 			!slices.ContainsFunc(vs.Spec.Hosts, func(h string) bool { return e.ImportsHost(b.snap.ResolveHost(h, vs.Namespace), vs.Namespace) }) {
 			continue
 		}
-		for host, ports := range destinationPorts(vs, b.snap.ResolveHost) {
+		dests := destinationPorts(vs, b.snap.ResolveHost)
+		for _, host := range slices.Sorted(maps.Keys(dests)) { // in order: they become virtual hosts
+			ports := dests[host]
 			svc := byHost[host]
 			if svc == nil || have[host] {
 				continue
