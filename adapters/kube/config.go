@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/dynamic"
@@ -155,11 +154,11 @@ func (c *ConfigController) decode(_ context.Context, key Key) error {
 	if err != nil {
 		return fmt.Errorf("looking up %s: %w", key, err)
 	}
-	u, _ := obj.(*unstructured.Unstructured)
+	r := ruleOf(obj)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.entries[key]
-	if u == nil {
+	if r == nil {
 		if e != nil {
 			delete(c.entries, key)
 			c.dirty = true
@@ -167,6 +166,7 @@ func (c *ConfigController) decode(_ context.Context, key Key) error {
 		}
 		return nil
 	}
+	u := r.Unstructured
 	if e != nil && e.uid == u.GetUID() && e.generation == u.GetGeneration() {
 		return nil // only status or metadata changed (our own status write, most often)
 	}
@@ -179,11 +179,7 @@ func (c *ConfigController) decode(_ context.Context, key Key) error {
 		ResourceVersion: u.GetResourceVersion(), Generation: u.GetGeneration(),
 		CreationTimestamp: u.GetCreationTimestamp().Time,
 	}
-	spec, err := json.Marshal(u.Object["spec"])
-	if err != nil {
-		return fmt.Errorf("encoding the spec of %s: %w", key, err)
-	}
-	cfg, warnings, err := c.decodeSafely(meta, spec)
+	cfg, warnings, err := c.decodeSafely(meta, r.spec)
 	e.generation = u.GetGeneration()
 	c.dirty = true
 	for _, w := range warnings {
@@ -241,14 +237,15 @@ func (c *ConfigController) verdict(key Key) (entry configEntry, ok bool) {
 // writeStatus is the last link: the leader records the verdict in the object's status.
 func (c *ConfigController) writeStatus(ctx context.Context, key Key) error {
 	obj, err := c.kinds[key.Kind].get(key.Namespace, key.Name)
-	if err != nil || obj == nil {
+	r := ruleOf(obj)
+	if err != nil || r == nil {
 		return err
 	}
 	e, ok := c.verdict(key)
 	if !ok {
 		return nil
 	}
-	return c.status.write(ctx, ConfigResources[model.Kind(key.Kind)], obj.(*unstructured.Unstructured), e)
+	return c.status.write(ctx, ConfigResources[model.Kind(key.Kind)], r.Unstructured, e)
 }
 
 // recheckAll queues every object again, so that a replica that has just become leader brings the

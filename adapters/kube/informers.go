@@ -6,6 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -83,7 +84,8 @@ func (w *watched) hasSynced() []cache.InformerSynced {
 // as the object), and of Pods and Nodes everything but what is read: a Pod's labels, phase and IPs
 // (not its containers, nor its annotations: an injected sidecar's status alone is a kilobyte), a
 // Node's labels (its status lists every image it holds). Status is written with patches of the status
-// subresource, so nothing dropped here is ever written back.
+// subresource, so nothing dropped here is ever written back. A routing rule keeps its spec as JSON
+// (storedRule).
 func slim(obj any) (any, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
@@ -93,6 +95,8 @@ func slim(obj any) (any, error) {
 		}
 	}
 	switch o := obj.(type) {
+	case *unstructured.Unstructured: // a routing rule: the only kinds read unstructured
+		return storeRule(o)
 	case *corev1.Pod:
 		o.Annotations = nil
 		o.Spec = corev1.PodSpec{}
