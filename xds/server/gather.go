@@ -5,7 +5,7 @@ import "google.golang.org/grpc/mem"
 // gather lays out a response's pieces for gRPC's writer. It sends a message at most 16 KB per
 // HTTP/2 frame, listing the frame's pieces in a list it keeps for the next frame only while 64 long:
 // a response of thousands of small resources, two pieces each (the prefix, the value), cost it a new
-// list per frame — most of what the server allocated while 500 sidecars connected. So pieces
+// list per frame, a large share of what the server allocated while 500 sidecars connected. So pieces
 // shorter than copyBelow are copied together into chunks from the pool (gRPC gives them back once
 // written); longer ones, route configs of up to megabytes, go out where they lie.
 type gather struct {
