@@ -13,10 +13,11 @@ type fields struct {
 	pieces  mem.BufferSlice
 	next    int    // the piece after cur
 	cur     []byte // what is left of the current piece
+	after   int    // bytes in the pieces after cur
 	scratch []byte
 }
 
-func newFields(pieces mem.BufferSlice) fields { return fields{pieces: pieces} }
+func newFields(pieces mem.BufferSlice) fields { return fields{pieces: pieces, after: pieces.Len()} }
 
 // field returns the next field whole (tag, and value), its number and type; ok is false at the end
 // of the message, and err says why a field does not parse. The bytes are valid until the next call.
@@ -55,17 +56,17 @@ func (f *fields) field() (field []byte, num protowire.Number, typ protowire.Type
 			return nil, 0, 0, false, protowire.ParseError(-1) // truncated, as protowire says it
 		}
 		size = tagLen + n + int(v)
-	default: // groups (no xDS client sends one): the rest of the message, for protowire to walk
-		size = f.remaining()
+	default: // groups (no xDS client sends one): protowire walks them, in the rest made one slice once
+		f.flatten()
+		n := protowire.ConsumeFieldValue(num, typ, f.cur[tagLen:])
+		if n < 0 {
+			return nil, 0, 0, false, protowire.ParseError(n)
+		}
+		size = tagLen + n
 	}
 	field = f.take(size)
-	if n := protowire.ConsumeFieldValue(num, typ, field[tagLen:]); n < 0 {
-		return nil, 0, 0, false, protowire.ParseError(n)
-	} else if typ == protowire.StartGroupType || typ == protowire.EndGroupType {
-		f.giveBack(field[tagLen+n:]) // a group is what it spans; what follows is fields again
-		field = field[:tagLen+n]
-	} else if n != size-tagLen {
-		return nil, 0, 0, false, protowire.ParseError(-1)
+	if n := protowire.ConsumeFieldValue(num, typ, field[tagLen:]); n != size-tagLen {
+		return nil, 0, 0, false, protowire.ParseError(min(n, -1))
 	}
 	return field, num, typ, true, nil
 }
@@ -93,6 +94,7 @@ func (f *fields) fill() bool {
 		}
 		f.cur = f.pieces[f.next].ReadOnlyData()
 		f.next++
+		f.after -= len(f.cur)
 	}
 	return true
 }
@@ -110,12 +112,20 @@ func (f *fields) peek(into []byte) []byte {
 	return into
 }
 
-func (f *fields) remaining() int {
-	n := len(f.cur)
-	for _, p := range f.pieces[f.next:] {
-		n += p.Len()
+func (f *fields) remaining() int { return len(f.cur) + f.after }
+
+// flatten makes the rest of the message cur, copying it once (a hostile request of many groups is
+// then walked in place, not copied again for each).
+func (f *fields) flatten() {
+	if f.after == 0 {
+		return
 	}
-	return n
+	rest := make([]byte, 0, f.remaining())
+	rest = append(rest, f.cur...)
+	for ; f.next < len(f.pieces); f.next++ {
+		rest = append(rest, f.pieces[f.next].ReadOnlyData()...)
+	}
+	f.cur, f.after = rest, 0
 }
 
 // take consumes n bytes (at most what remains), as one slice.
@@ -133,12 +143,4 @@ func (f *fields) take(n int) []byte {
 		f.cur = f.cur[k:]
 	}
 	return f.scratch
-}
-
-// giveBack puts the end of the last field taken back to be read again (b is what follows a group
-// within the rest of the message, which take returned whole: it has no piece left behind it).
-func (f *fields) giveBack(b []byte) {
-	if len(b) > 0 {
-		f.cur = append([]byte(nil), b...)
-	}
 }
