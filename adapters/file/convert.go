@@ -76,7 +76,7 @@ func (k *kubeObjects) set(o *object, remove bool) {
 	case o.endpoints != nil:
 		c.SetEndpoints(keyOf(o.endpoints.Namespace, o.endpoints.Name), orNil(remove, o.endpoints))
 	case o.pod != nil:
-		c.SetPod(keyOf(o.pod.Namespace, o.pod.Name), orNil(remove, o.pod))
+		c.SetPod(keyOf(o.pod.Namespace, o.pod.Name), k8s.PodInfoOf(orNil(remove, o.pod)))
 	case o.node != nil:
 		c.SetNode(o.node.Name, orNil(remove, o.node))
 	}

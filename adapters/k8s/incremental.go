@@ -27,12 +27,12 @@ type Incremental struct {
 	services  map[string]*convertedObject[*corev1.Service]
 	slices    map[string]*convertedObject[*discoveryv1.EndpointSlice]
 	endpoints map[string]*convertedObject[*corev1.Endpoints]
-	pods      map[string]*convertedObject[*corev1.Pod]
+	pods      map[string]podState
 	nodes     map[string]*convertedObject[*corev1.Node]
 
 	// readers: which endpoint objects (by refKey) read a Pod ("ns/name") or a Node (name), so that a
-	// change to one converts exactly those again.
-	podReaders, nodeReaders map[string]map[refKey]bool
+	// change to one converts exactly those again. A Pod has one or two: a list each, not a set.
+	podReaders, nodeReaders map[string][]refKey
 	// slicesOf counts each Service's slices: a Service with any takes its endpoints from them, not
 	// from its v1 Endpoints.
 	slicesOf map[string]int
@@ -47,13 +47,20 @@ type refKey struct {
 	key   string
 }
 
+// podState is a Pod as endpoints read it: kept by value, as there are many.
+type podState struct {
+	pod        *PodInfo
+	valid      bool // it passed its checks, so endpoints may read it
+	rejections []model.Rejection
+}
+
 // convertedObject is an object and what converting it gave.
 type convertedObject[T metav1.Object] struct {
 	obj        T
 	services   []*model.Service
 	endpoints  []*model.Endpoint
 	rejections []model.Rejection
-	// valid: a Pod or Node passed its checks, so endpoints may read it.
+	// valid: a Node passed its checks, so endpoints may read it.
 	valid bool
 	// reads are the Pods and Nodes an endpoint object's conversion looked up.
 	pods, nodes []string
@@ -66,10 +73,10 @@ func NewIncremental(opts Options) *Incremental {
 		services:    map[string]*convertedObject[*corev1.Service]{},
 		slices:      map[string]*convertedObject[*discoveryv1.EndpointSlice]{},
 		endpoints:   map[string]*convertedObject[*corev1.Endpoints]{},
-		pods:        map[string]*convertedObject[*corev1.Pod]{},
+		pods:        map[string]podState{},
 		nodes:       map[string]*convertedObject[*corev1.Node]{},
-		podReaders:  map[string]map[refKey]bool{},
-		nodeReaders: map[string]map[refKey]bool{},
+		podReaders:  map[string][]refKey{},
+		nodeReaders: map[string][]refKey{},
 		slicesOf:    map[string]int{},
 		dirty:       true,
 	}
@@ -124,14 +131,14 @@ func (x *Incremental) SetEndpoints(key string, ep *corev1.Endpoints) {
 
 // SetPod records a Pod's current state; nil removes it. The endpoints that refer to it are
 // converted again.
-func (x *Incremental) SetPod(key string, pod *corev1.Pod) {
+func (x *Incremental) SetPod(key string, pod *PodInfo) {
 	x.dirty = true
 	if pod == nil {
 		delete(x.pods, key)
 	} else {
 		c := &converter{opts: x.opts}
 		valid := c.checkPod(pod)
-		x.pods[key] = &convertedObject[*corev1.Pod]{obj: pod, valid: valid, rejections: c.part.Rejections}
+		x.pods[key] = podState{pod: pod, valid: valid, rejections: c.part.Rejections}
 	}
 	x.reconvert(x.podReaders[key])
 }
@@ -153,11 +160,11 @@ func (x *Incremental) SetNode(name string, node *corev1.Node) {
 func convertEndpoints[T metav1.Object](x *Incremental, ref refKey, kind model.Kind, obj T,
 	convert func(T, PodLookup, NodeLookup, Options) ([]*model.Endpoint, problems, bool)) *convertedObject[T] {
 	out := &convertedObject[T]{obj: obj}
-	pods := func(ns, name string) *corev1.Pod {
+	pods := func(ns, name string) *PodInfo {
 		key := ns + "/" + name
 		out.pods = append(out.pods, key)
-		if p := x.pods[key]; p != nil && p.valid {
-			return p.obj
+		if p := x.pods[key]; p.valid {
+			return p.pod
 		}
 		return nil
 	}
@@ -185,8 +192,8 @@ func convertEndpoints[T metav1.Object](x *Incremental, ref refKey, kind model.Ki
 }
 
 // reconvert converts again the endpoint objects that read a changed Pod or Node.
-func (x *Incremental) reconvert(readers map[refKey]bool) {
-	for ref := range maps.Clone(readers) {
+func (x *Incremental) reconvert(readers []refKey) {
+	for _, ref := range slices.Clone(readers) {
 		if ref.slice {
 			if old := x.slices[ref.key]; old != nil {
 				x.SetEndpointSlice(ref.key, old.obj)
@@ -207,17 +214,18 @@ func (x *Incremental) forget(ref refKey, pods, nodes []string) {
 	}
 }
 
-func addReader(m map[string]map[refKey]bool, key string, ref refKey) {
-	if m[key] == nil {
-		m[key] = map[refKey]bool{}
+func addReader(m map[string][]refKey, key string, ref refKey) {
+	if !slices.Contains(m[key], ref) {
+		m[key] = append(m[key], ref)
 	}
-	m[key][ref] = true
 }
 
-func dropReader(m map[string]map[refKey]bool, key string, ref refKey) {
-	delete(m[key], ref)
-	if len(m[key]) == 0 {
+func dropReader(m map[string][]refKey, key string, ref refKey) {
+	readers := slices.DeleteFunc(m[key], func(r refKey) bool { return r == ref })
+	if len(readers) == 0 {
 		delete(m, key)
+	} else {
+		m[key] = readers
 	}
 }
 
@@ -236,7 +244,8 @@ func (x *Incremental) Part() model.Part {
 		return x.part
 	}
 	var p model.Part
-	p.Rejections = append(rejectedIn(x.pods), rejectedIn(x.nodes)...)
+	p.Rejections = append(rejectedIn(x.pods, func(p podState) []model.Rejection { return p.rejections }),
+		rejectedIn(x.nodes, func(n *convertedObject[*corev1.Node]) []model.Rejection { return n.rejections })...)
 	for _, k := range slices.Sorted(maps.Keys(x.services)) {
 		s := x.services[k]
 		p.Services = append(p.Services, s.services...)
@@ -262,17 +271,17 @@ func (x *Incremental) Part() model.Part {
 
 // rejectedIn lists the rejections of the objects in m, in key order. Pods are many and seldom
 // refused: only the refused ones are sorted.
-func rejectedIn[T metav1.Object](m map[string]*convertedObject[T]) []model.Rejection {
+func rejectedIn[V any](m map[string]V, rejections func(V) []model.Rejection) []model.Rejection {
 	var keys []string
 	for k, o := range m {
-		if len(o.rejections) > 0 {
+		if len(rejections(o)) > 0 {
 			keys = append(keys, k)
 		}
 	}
 	slices.Sort(keys)
 	var out []model.Rejection
 	for _, k := range keys {
-		out = append(out, m[k].rejections...)
+		out = append(out, rejections(m[k])...)
 	}
 	return out
 }

@@ -54,7 +54,7 @@ func TestIncrementalConvertsOnlyWhatAChangeReaches(t *testing.T) {
 	g := &meshGen{r: rand.New(rand.NewPCG(1, 1))}
 	for i := range 3 {
 		x.SetService(fmt.Sprintf("a/svc%d", i), g.service("a", fmt.Sprintf("svc%d", i), true))
-		x.SetPod(fmt.Sprintf("a/p%d", i), g.pod("a", fmt.Sprintf("p%d", i), map[string]string{"version": "v1"}))
+		x.SetPod(fmt.Sprintf("a/p%d", i), PodInfoOf(g.pod("a", fmt.Sprintf("p%d", i), map[string]string{"version": "v1"})))
 		x.SetEndpointSlice(fmt.Sprintf("a/svc%d-x", i), slice("a", fmt.Sprintf("svc%d-x", i), fmt.Sprintf("svc%d", i), fmt.Sprintf("p%d", i), ""))
 	}
 	before := x.Part()
@@ -62,7 +62,7 @@ func TestIncrementalConvertsOnlyWhatAChangeReaches(t *testing.T) {
 	for _, ep := range before.Endpoints {
 		kept[ep.Service] = ep
 	}
-	x.SetPod("a/p1", g.pod("a", "p1", map[string]string{"version": "v2"}))
+	x.SetPod("a/p1", PodInfoOf(g.pod("a", "p1", map[string]string{"version": "v2"})))
 	after := x.Part()
 	for _, ep := range after.Endpoints {
 		switch {
@@ -89,7 +89,7 @@ func apply(x *Incremental, kind, key string, obj metav1.Object) {
 		x.SetEndpoints(key, o)
 	case "Pod":
 		o, _ := obj.(*corev1.Pod)
-		x.SetPod(key, o)
+		x.SetPod(key, PodInfoOf(o))
 	case "Node":
 		o, _ := obj.(*corev1.Node)
 		x.SetNode(key, o)

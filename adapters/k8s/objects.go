@@ -133,37 +133,8 @@ func (c *converter) reject(kind model.Kind, obj metav1.Object, reason string) {
 	c.part.Rejections = append(c.part.Rejections, model.Rejection{Meta: meta, Reason: reason})
 }
 
-// PodLookup finds a Pod by namespace and name; nil when unknown.
-type PodLookup func(namespace, name string) *corev1.Pod
-
 // NodeLookup finds a Node by name; nil when unknown.
 type NodeLookup func(name string) *corev1.Node
-
-// indexPods indexes the Pods whose labels endpoints may take: a Pod the API server would refuse is
-// left out, so the endpoints that refer to it have no labels (and no subset selects them).
-func (c *converter) indexPods(pods []*corev1.Pod) PodLookup {
-	m := make(map[string]*corev1.Pod, len(pods))
-	for _, p := range pods {
-		if c.checkPod(p) {
-			m[p.Namespace+"/"+p.Name] = p
-		}
-	}
-	return func(ns, name string) *corev1.Pod { return m[ns+"/"+name] }
-}
-
-// checkPod checks what endpoints read of a Pod; one the API server would refuse is reported.
-func (c *converter) checkPod(p *corev1.Pod) (ok bool) {
-	c.guard(KindPod, p, func() {
-		var ps problems
-		ok = ps.objectName(p.Name, p.Namespace, "Pod", validation.IsDNS1123Subdomain)
-		ok = ps.labels("metadata.labels", p.Labels) && ok
-		if p.Status.PodIP != "" {
-			ok = ps.ip("status.podIP", p.Status.PodIP, anyIP, "") && ok
-		}
-		c.report(KindPod, p, ps, !ok, " (the endpoints that refer to it get no labels)")
-	})
-	return ok
-}
 
 // indexNodes indexes the Nodes endpoints take their locality from; a Node with a bad name or labels
 // is left out, so endpoints on it have no locality from it.
@@ -198,6 +169,8 @@ func isNil(obj metav1.Object) bool {
 	case *corev1.Endpoints:
 		return o == nil
 	case *corev1.Pod:
+		return o == nil
+	case *PodInfo:
 		return o == nil
 	case *corev1.Node:
 		return o == nil

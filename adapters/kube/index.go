@@ -26,7 +26,7 @@ type objectIndex struct {
 	services  map[string]*corev1.Service
 	slices    map[string]*discoveryv1.EndpointSlice
 	endpoints map[string]*corev1.Endpoints
-	pods      map[string]*corev1.Pod
+	pods      map[string]*k8s.PodInfo
 	nodes     map[string]*corev1.Node
 	converted *k8s.Incremental
 	dirty     bool // changed since the registration was last told
@@ -41,7 +41,7 @@ func newObjectIndex(opts k8s.Options, log *zap.Logger) *objectIndex {
 		services:  map[string]*corev1.Service{},
 		slices:    map[string]*discoveryv1.EndpointSlice{},
 		endpoints: map[string]*corev1.Endpoints{},
-		pods:      map[string]*corev1.Pod{},
+		pods:      map[string]*k8s.PodInfo{},
 		nodes:     map[string]*corev1.Node{},
 		converted: k8s.NewIncremental(opts),
 		partOf:    ^uint64(0),
@@ -123,8 +123,8 @@ func sameVersion[T metav1.Object](a, b T) bool {
 
 // samePod: conversion reads a Pod's labels (subsets select on them) and checks its IP; other
 // status churn is no news.
-func samePod(a, b *corev1.Pod) bool {
-	return maps.Equal(a.Labels, b.Labels) && a.Status.PodIP == b.Status.PodIP
+func samePod(a, b *k8s.PodInfo) bool {
+	return maps.Equal(a.Labels, b.Labels) && a.IP == b.IP
 }
 
 // sameNode: conversion reads a Node's topology labels only; heartbeats are no news.

@@ -5,6 +5,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/minipilot/minipilot/adapters/k8s"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/cache"
@@ -81,11 +83,11 @@ func (w *watched) hasSynced() []cache.InformerSynced {
 
 // slim drops, before an object is cached, what nothing here reads: the managed fields of every
 // object (often its bulk) and the copy of itself that `kubectl apply` keeps in an annotation (as big
-// as the object), and of Pods and Nodes everything but what is read: a Pod's labels, phase and IPs
-// (not its containers, nor its annotations: an injected sidecar's status alone is a kilobyte), a
-// Node's labels (its status lists every image it holds). Status is written with patches of the status
-// subresource, so nothing dropped here is ever written back. A routing rule keeps its spec as JSON
-// (storedRule).
+// as the object), and of Pods and Nodes everything but what is read: a Pod is cached as the
+// k8s.PodInfo conversion reads (its name, labels and IP; not its containers, nor its annotations: an
+// injected sidecar's status alone is a kilobyte), a Node keeps its labels (its status lists every
+// image it holds). Status is written with patches of the status subresource, so nothing dropped here
+// is ever written back. A routing rule keeps its spec as JSON (storedRule).
 func slim(obj any) (any, error) {
 	if m, ok := obj.(metav1.Object); ok {
 		m.SetManagedFields(nil)
@@ -98,9 +100,7 @@ func slim(obj any) (any, error) {
 	case *unstructured.Unstructured: // a routing rule: the only kinds read unstructured
 		return storeRule(o)
 	case *corev1.Pod:
-		o.Annotations = nil
-		o.Spec = corev1.PodSpec{}
-		o.Status = corev1.PodStatus{Phase: o.Status.Phase, PodIP: o.Status.PodIP, PodIPs: o.Status.PodIPs}
+		return k8s.PodInfoOf(o), nil
 	case *corev1.Node:
 		o.Annotations = nil
 		o.Spec, o.Status = corev1.NodeSpec{}, corev1.NodeStatus{}

@@ -2,16 +2,19 @@ package kube
 
 import (
 	"maps"
+	"reflect"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/minipilot/minipilot/adapters/k8s"
 )
 
 // What the informers cache is what is read: `kubectl apply`'s copy of an object goes (from typed
-// objects and from rules alike), the annotations that are read stay, and a Pod keeps its labels and
-// addresses only.
+// objects and from rules alike), the annotations that are read stay, and a Pod is cached as the
+// k8s.PodInfo conversion reads: its name, labels and IP only.
 func TestSlimKeepsWhatIsRead(t *testing.T) {
 	applied := map[string]string{lastApplied: `{"a whole":"copy"}`, "networking.istio.io/exportTo": "."}
 
@@ -45,13 +48,20 @@ func TestSlimKeepsWhatIsRead(t *testing.T) {
 		t.Errorf("slim of a slimmed rule gave %v, %v; want it as it was", again, err) // client-go may transform twice
 	}
 
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Labels: map[string]string{"app": "a"}, Annotations: maps.Clone(applied)},
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", ResourceVersion: "7", Labels: map[string]string{"app": "a"},
+		Annotations: maps.Clone(applied), OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "rs"}}},
 		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c"}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: "198.18.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady}}}}
-	if _, err := slim(pod); err != nil {
+	cached, err := slim(pod)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if pod.Annotations != nil || len(pod.Spec.Containers) != 0 || pod.Labels["app"] != "a" || pod.Status.PodIP != "198.18.0.1" || pod.Status.Phase != corev1.PodRunning {
-		t.Errorf("pod after slim: %+v", pod)
+	want := &k8s.PodInfo{ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "n", ResourceVersion: "7", Labels: map[string]string{"app": "a"}},
+		IP: "198.18.0.1"}
+	if !reflect.DeepEqual(cached, want) {
+		t.Errorf("pod after slim: %#v, want %#v", cached, want)
+	}
+	if again, err := slim(cached); err != nil || again != cached {
+		t.Errorf("slim of a slimmed pod gave %v, %v; want it as it was", again, err)
 	}
 }

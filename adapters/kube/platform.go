@@ -141,7 +141,7 @@ func (p *Platform) update(_ context.Context, key Key) error {
 		o, ok := obj.(*corev1.Endpoints)
 		changed = set(p.index, p.index.endpoints, id, o, ok, sameVersion, p.index.converted.SetEndpoints)
 	case kindPod:
-		o, ok := obj.(*corev1.Pod)
+		o, ok := obj.(*k8s.PodInfo)
 		changed = set(p.index, p.index.pods, id, o, ok, samePod, p.index.converted.SetPod)
 	case kindNode:
 		o, ok := obj.(*corev1.Node)
