@@ -3,9 +3,11 @@ package server
 import "time"
 
 // The send budget bounds the memory of responses sent and not yet taken by their clients. A
-// response's resources are shared bytes (codec.go), but each response still holds its own list of
-// them, two pieces a resource, until gRPC has written it out, which Send returning does not mean:
-// 2,000 Envoys connecting at once to a mesh of 10,000 resources would hold a gigabyte of such lists.
+// response's resources are shared bytes (codec.go), but each response still holds its own copy of
+// the small ones, gathered into chunks, and a list of the large ones (gather.go) until gRPC has
+// written it out, which Send returning does not mean: 500 sidecars connecting to a mesh of 1,000
+// services hold 1.5 MB each of CDS and EDS chunks, and 2,000 Envoys connecting at once to a mesh of
+// 10,000 resources would hold gigabytes.
 // A response counts against the budget from before it is sent until its client answers it (an ACK
 // or a NACK: it has read it all), its stream ends, or budgetHold passes (a client that never
 // answers must not starve the others). Streams wait their turn rather than being refused.
@@ -16,10 +18,6 @@ const defaultSendBudget = 64 << 20
 // budgetHold is how long an unanswered response may hold its share of the budget.
 const budgetHold = 10 * time.Second
 
-// responseMemory is what a response of n resources holds while it waits to be written: its
-// fields and its list of pieces (codec.go).
-func responseMemory(n int) int64 { return 256 + 2*16*int64(n) }
-
 // heldBudget is the share of the budget one unanswered response holds.
 type heldBudget struct {
 	weight int64
@@ -29,8 +27,8 @@ type heldBudget struct {
 // sendWithin runs send within the budget, counts what it sent, and leaves the response's share held
 // until its client answers. Only the stream's own goroutine sends and handles its requests, so the
 // answer cannot come before the share is recorded.
-func (s *Server) sendWithin(c *conn, t int, size int64, resources int, send func() error) error {
-	weight := min(responseMemory(resources), s.opts.SendBudget)
+func (s *Server) sendWithin(c *conn, t int, size, memory int64, resources int, send func() error) error {
+	weight := min(memory, s.opts.SendBudget)
 	if err := s.sending.Acquire(c.ctx, weight); err != nil {
 		return err
 	}
@@ -52,13 +50,14 @@ func (s *Server) sendWithin(c *conn, t int, size int64, resources int, send func
 type outgoing interface {
 	*sotwResponse | *deltaResponse
 	carries() (typeURL string, entries []*resource)
+	memory() int64 // what it holds while it waits to be written
 }
 
 // sendAll sends responses in order, each within the budget.
 func sendAll[R outgoing](s *Server, c *conn, resps []R, send func(any) error) error {
 	for _, resp := range resps {
 		url, entries := resp.carries()
-		if err := s.sendWithin(c, typeOf(url), size(entries), len(entries), func() error { return send(resp) }); err != nil {
+		if err := s.sendWithin(c, typeOf(url), size(entries), resp.memory(), len(entries), func() error { return send(resp) }); err != nil {
 			return err
 		}
 	}

@@ -90,6 +90,14 @@ func (r *sotwResponse) marshal(pool mem.BufferPool) (mem.BufferSlice, error) {
 	return g.done(), nil
 }
 
+func (r *sotwResponse) memory() int64 {
+	m := int64(responseFields)
+	for _, e := range r.entries {
+		m += held(e.wire.sotw.Len()) + held(e.wire.value.Len())
+	}
+	return m
+}
+
 // deltaResponse is a DeltaDiscoveryResponse: its fields, the resources it carries (each with its
 // name and version) and the names of those removed.
 type deltaResponse struct {
@@ -119,7 +127,22 @@ func (r *deltaResponse) marshal(pool mem.BufferPool) (mem.BufferSlice, error) {
 	return g.done(), nil
 }
 
-// size is the resources' bytes a response carries, for the send budget and the metrics.
+func (r *deltaResponse) memory() int64 {
+	m := int64(responseFields)
+	for _, name := range r.removed {
+		m += int64(len(name))
+	}
+	for _, e := range r.entries {
+		m += held(e.wire.deltaPrefix(e).Len()) + held(e.wire.value.Len())
+	}
+	return m
+}
+
+// responseFields is what a response holds besides its resources: its fields, encoded, and gRPC's
+// record of the message.
+const responseFields = 256
+
+// size is the resources' bytes a response carries, for the metrics.
 func size(entries []*resource) int64 {
 	n := int64(0)
 	for _, e := range entries {

@@ -86,3 +86,32 @@ func TestSmallResponseTakesASmallChunk(t *testing.T) {
 		t.Errorf("a %d-byte response took a %d-byte chunk", len(b), cap(b))
 	}
 }
+
+// The send budget counts what a response holds while it is written: the chunks its small resources
+// are copied into, and a place in the list for each large one. It counted 32 bytes a resource, the
+// list alone, so that 64 MiB of budget let hundreds of MiB of chunks wait for slow clients.
+func TestSendBudgetCountsWhatAResponseHolds(t *testing.T) {
+	var entries []*resource
+	for i := range 2000 {
+		name := fmt.Sprintf("outbound|80||svc-%d.ns-%d.svc.cluster.local", i, i%10)
+		entries = append(entries, newResource(name, &clusterv3.Cluster{Name: name, AltStatName: strings.Repeat("x", 150)}))
+	}
+	large := newResource("large", &clusterv3.Cluster{Name: "large", AltStatName: strings.Repeat("long-", 40000)})
+	entries = append(entries, large)
+	for _, resp := range []interface {
+		memory() int64
+	}{
+		&sotwResponse{version: "v-2", typeURL: typeURLs[cds], nonce: "7", entries: entries},
+		&deltaResponse{version: "v-2", typeURL: typeURLs[cds], nonce: "8", removed: []string{"gone"}, entries: entries},
+	} {
+		data, err := (codec{buffers: newBufferPool()}).Marshal(resp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copied := int64(data.Len() - large.wire.value.Len()) // everything but the large value is in chunks
+		if m := resp.memory(); m < copied || m > copied+4096 {
+			t.Errorf("%T counts %d bytes against the budget, holding %d in chunks and one large value listed", resp, m, copied)
+		}
+		data.Free()
+	}
+}

@@ -21,6 +21,18 @@ const (
 	chunkSize = 16 << 10 // a frame
 )
 
+// held is what gathering a piece of n bytes holds until the message is written: its copy, or its
+// place in the list of pieces.
+func held(n int) int64 {
+	if n < copyBelow {
+		return int64(n)
+	}
+	return pieceListed
+}
+
+// pieceListed is a piece's place in a mem.BufferSlice: an interface and the slice it boxes.
+const pieceListed = 16 + 24
+
 // newGather gathers a message of size bytes in pieces.
 func newGather(pool mem.BufferPool, pieces, size int) *gather {
 	return &gather{pool: pool, out: make(mem.BufferSlice, 0, min(pieces, 64)), left: size}
