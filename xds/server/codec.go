@@ -228,19 +228,3 @@ func typeURLOf(item types.Resource) string {
 	}
 	return "type.googleapis.com/" + string(proto.MessageName(item))
 }
-
-// newBufferPool is the pool gRPC reads frames into and responses are gathered in. gRPC's default
-// pool has five sizes, 256 B to 1 MiB: a 300-byte ACK took a 4 KiB buffer, per stream, and what a
-// pool holds is live heap that the garbage collector sizes the next heap from. A size class for
-// every power of two wastes at most half.
-func newBufferPool() mem.BufferPool {
-	exponents := make([]uint8, 0, 16)
-	for e := uint8(8); e <= 22; e++ { // 256 B to 4 MiB; larger requests are allocated
-		exponents = append(exponents, e)
-	}
-	pool, err := mem.NewBinaryTieredBufferPool(exponents...)
-	if err != nil {
-		panic(err) // the exponents are constants
-	}
-	return pool
-}
