@@ -81,7 +81,7 @@ func (b *builder) domains(svc *model.Service, port uint32, extra []string) []str
 			n = host
 		}
 		if !slices.Contains(out, n) {
-			out = append(out, n, n+p)
+			out = append(out, intern(n), intern(n+p))
 		}
 	}
 	return out

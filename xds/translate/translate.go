@@ -7,6 +7,8 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
+	"unique"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
@@ -243,7 +245,12 @@ func (r *Resources) sort() {
 	slices.SortStableFunc(r.Routes, func(a, b *routev3.RouteConfiguration) int { return cmp.Compare(a.Name, b.Name) })
 }
 
-// ClusterName is Istio's name for an outbound cluster: "outbound|<port>|<subset>|<host>".
+// ClusterName is Istio's name for an outbound cluster: "outbound|<port>|<subset>|<host>". Every
+// view of a mesh names the same clusters, and keeps the names in its plans and route configs: the
+// name is interned, so that ten views of 3,000 clusters hold one copy of each, not ten.
 func ClusterName(port uint32, subset, host string) string {
-	return fmt.Sprintf("outbound|%d|%s|%s", port, subset, host)
+	return intern("outbound|" + strconv.FormatUint(uint64(port), 10) + "|" + subset + "|" + host)
 }
+
+// intern is the canonical copy of s: strings every view builds alike are held once.
+func intern(s string) string { return unique.Make(s).Value() }
