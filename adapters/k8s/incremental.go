@@ -31,8 +31,10 @@ type Incremental struct {
 	nodes     map[string]*convertedObject[*corev1.Node]
 
 	// readers: which endpoint objects (by refKey) read a Pod ("ns/name") or a Node (name), so that a
-	// change to one converts exactly those again. A Pod has one or two: a list each, not a set.
-	podReaders, nodeReaders map[string][]refKey
+	// change to one converts exactly those again. A Pod has one or two (the Services selecting it):
+	// a list each, not a set, as there are many Pods. A Node has every slice with an endpoint on it.
+	podReaders  map[string][]refKey
+	nodeReaders map[string]map[refKey]bool
 	// slicesOf counts each Service's slices: a Service with any takes its endpoints from them, not
 	// from its v1 Endpoints.
 	slicesOf map[string]int
@@ -76,7 +78,7 @@ func NewIncremental(opts Options) *Incremental {
 		pods:        map[string]podState{},
 		nodes:       map[string]*convertedObject[*corev1.Node]{},
 		podReaders:  map[string][]refKey{},
-		nodeReaders: map[string][]refKey{},
+		nodeReaders: map[string]map[refKey]bool{},
 		slicesOf:    map[string]int{},
 		dirty:       true,
 	}
@@ -153,7 +155,7 @@ func (x *Incremental) SetNode(name string, node *corev1.Node) {
 		valid := c.checkNode(node)
 		x.nodes[name] = &convertedObject[*corev1.Node]{obj: node, valid: valid, rejections: c.part.Rejections}
 	}
-	x.reconvert(x.nodeReaders[name])
+	x.reconvert(slices.Collect(maps.Keys(x.nodeReaders[name])))
 }
 
 // convertEndpoints converts an EndpointSlice or Endpoints, recording the Pods and Nodes it read.
@@ -186,7 +188,10 @@ func convertEndpoints[T metav1.Object](x *Incremental, ref refKey, kind model.Ki
 		addReader(x.podReaders, p, ref)
 	}
 	for _, n := range out.nodes {
-		addReader(x.nodeReaders, n, ref)
+		if x.nodeReaders[n] == nil {
+			x.nodeReaders[n] = map[refKey]bool{}
+		}
+		x.nodeReaders[n][ref] = true
 	}
 	return out
 }
@@ -210,7 +215,10 @@ func (x *Incremental) forget(ref refKey, pods, nodes []string) {
 		dropReader(x.podReaders, p, ref)
 	}
 	for _, n := range nodes {
-		dropReader(x.nodeReaders, n, ref)
+		delete(x.nodeReaders[n], ref)
+		if len(x.nodeReaders[n]) == 0 {
+			delete(x.nodeReaders, n)
+		}
 	}
 }
 
