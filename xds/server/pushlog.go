@@ -1,8 +1,10 @@
 package server
 
 import (
+	"cmp"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,15 +47,45 @@ type TypePush struct {
 }
 
 // pushLog keeps the last pushes. It is told of every response and answer; it never takes a conn's
-// lock (its callers may hold one).
+// lock (its callers may hold one). It keeps them compact (pushRecord), as 32 pushes to 2,000 streams
+// are 64,000 entries, and /debug/pushz, which makes the PushRecords, is rare.
 type pushLog struct {
 	size    int
 	metrics *Metrics
 
 	mu      sync.Mutex
-	records []*PushRecord // oldest first
+	records []*pushRecord // oldest first
 	// lastSent is, by stream and type, the generation of the last response sent: an answer is for it.
 	lastSent map[int64]*[numTypes]uint64
+}
+
+// pushRecord is a PushRecord as the log keeps it.
+type pushRecord struct {
+	generation          uint64
+	changedAt, pushedAt time.Time
+	endpointsOnly       bool
+	services            []string
+	// streams are by stream ID: those open when the push began, sorted, then those opened later,
+	// whose IDs are higher.
+	streams []streamEntry
+	nacks   map[nackKey]string // rare
+}
+
+// streamEntry is a StreamPush as the log keeps it: times as offsets from the push, and bits for
+// which of them are set.
+type streamEntry struct {
+	node         string
+	id           int64
+	sent, acked  [numTypes]time.Duration
+	converged    time.Duration
+	sentTypes    uint8 // bit t: sent[t] is set
+	ackedTypes   uint8 // bit t: acked[t] is set (an ACK or a NACK)
+	hasConverged bool
+}
+
+type nackKey struct {
+	stream int64
+	t      int
 }
 
 func newPushLog(size int, metrics *Metrics) *pushLog {
@@ -62,14 +94,16 @@ func newPushLog(size int, metrics *Metrics) *pushLog {
 
 // begin records a push to the streams open now.
 func (l *pushLog) begin(snap *model.Snapshot, change model.Change, at time.Time, conns []*conn) {
-	r := &PushRecord{Generation: snap.Generation, ChangedAt: snap.ChangedAt, PushedAt: at, EndpointsOnly: change.EndpointsOnly()}
+	r := &pushRecord{generation: snap.Generation, changedAt: snap.ChangedAt, pushedAt: at, endpointsOnly: change.EndpointsOnly(),
+		streams: make([]streamEntry, 0, len(conns))}
 	for host := range change.Endpoints {
-		r.Services = append(r.Services, host)
+		r.services = append(r.services, host)
 	}
-	sort.Strings(r.Services)
+	sort.Strings(r.services)
 	for _, c := range conns {
-		r.Streams = append(r.Streams, &StreamPush{Node: c.proxy.ID, Stream: c.id})
+		r.streams = append(r.streams, streamEntry{node: c.proxy.ID, id: c.id})
 	}
+	slices.SortFunc(r.streams, func(a, b streamEntry) int { return cmp.Compare(a.id, b.id) })
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.records = append(l.records, r)
@@ -79,24 +113,22 @@ func (l *pushLog) begin(snap *model.Snapshot, change model.Change, at time.Time,
 }
 
 // record returns the push of a generation, or nil when it is not (or no longer) kept.
-func (l *pushLog) record(generation uint64) *PushRecord {
+func (l *pushLog) record(generation uint64) *pushRecord {
 	for i := len(l.records) - 1; i >= 0; i-- {
-		if l.records[i].Generation == generation {
+		if l.records[i].generation == generation {
 			return l.records[i]
 		}
 	}
 	return nil
 }
 
-func (r *PushRecord) stream(c *conn) *StreamPush {
-	for _, sp := range r.Streams {
-		if sp.Stream == c.id {
-			return sp
-		}
+// stream is the entry of a stream, added when it connected after the push began.
+func (r *pushRecord) stream(c *conn) *streamEntry {
+	i, found := slices.BinarySearchFunc(r.streams, c.id, func(e streamEntry, id int64) int { return cmp.Compare(e.id, id) })
+	if !found {
+		r.streams = slices.Insert(r.streams, i, streamEntry{node: c.proxy.ID, id: c.id})
 	}
-	sp := &StreamPush{Node: c.proxy.ID, Stream: c.id} // connected after the push began
-	r.Streams = append(r.Streams, sp)
-	return sp
+	return &r.streams[i]
 }
 
 // sent records a response of type t to a stream whose lock is held: it carries the stream's
@@ -114,12 +146,11 @@ func (l *pushLog) sent(c *conn, t int, at time.Time) {
 	if r == nil {
 		return
 	}
-	sp := r.stream(c)
-	if sp.Types == nil {
-		sp.Types = map[string]*TypePush{}
-	}
-	sp.Types[typeShort[t]] = &TypePush{SentAt: at}
-	sp.ConvergedAt = time.Time{}
+	e := r.stream(c)
+	e.sent[t], e.sentTypes = at.Sub(r.pushedAt), e.sentTypes|1<<t
+	e.acked[t], e.ackedTypes = 0, e.ackedTypes&^(1<<t)
+	delete(r.nacks, nackKey{c.id, t})
+	e.converged, e.hasConverged = 0, false
 }
 
 // answered records an ACK (nack "") or a NACK of the last response of type t to a stream. When the
@@ -135,22 +166,29 @@ func (l *pushLog) answered(c *conn, t int, at time.Time, nack string) {
 	if r == nil {
 		return
 	}
-	sp := r.stream(c)
-	tp := sp.Types[typeShort[t]]
-	if tp == nil {
+	e := r.stream(c)
+	if e.sentTypes&(1<<t) == 0 {
 		return
 	}
-	tp.AckedAt, tp.Nack = at, nack
-	if nack != "" || !sp.ConvergedAt.IsZero() {
+	e.acked[t], e.ackedTypes = at.Sub(r.pushedAt), e.ackedTypes|1<<t
+	if nack != "" {
+		if r.nacks == nil {
+			r.nacks = map[nackKey]string{}
+		}
+		r.nacks[nackKey{c.id, t}] = nack
 		return
 	}
-	for _, other := range sp.Types {
-		if other.AckedAt.IsZero() || other.Nack != "" {
+	delete(r.nacks, nackKey{c.id, t})
+	if e.hasConverged || e.ackedTypes != e.sentTypes {
+		return
+	}
+	for t := range numTypes {
+		if r.nacks[nackKey{c.id, t}] != "" {
 			return
 		}
 	}
-	sp.ConvergedAt = at
-	since := r.ChangedAt
+	e.converged, e.hasConverged = at.Sub(r.pushedAt), true
+	since := r.changedAt
 	if c.connectedAt.After(since) {
 		since = c.connectedAt
 	}
@@ -166,33 +204,44 @@ func (l *pushLog) closed(id int64) {
 	delete(l.lastSent, id)
 }
 
-// Pushes returns copies of the pushes remembered, oldest first.
+// Pushes returns the pushes remembered, oldest first, each stream's by node and stream.
 func (s *Server) Pushes() []PushRecord {
 	l := s.pushes
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	out := make([]PushRecord, len(l.records))
 	for i, r := range l.records {
-		out[i] = *r
-		out[i].Streams = make([]*StreamPush, len(r.Streams))
-		for j, sp := range r.Streams {
-			cp := *sp
-			cp.Types = make(map[string]*TypePush, len(sp.Types))
-			for k, tp := range sp.Types {
-				v := *tp
-				cp.Types[k] = &v
-			}
-			out[i].Streams[j] = &cp
-		}
-		slices.SortStableFunc(out[i].Streams, func(a, b *StreamPush) int {
-			if a.Node != b.Node {
-				if a.Node < b.Node {
-					return -1
-				}
-				return 1
-			}
-			return int(a.Stream - b.Stream)
-		})
+		out[i] = r.public()
 	}
 	return out
+}
+
+func (r *pushRecord) public() PushRecord {
+	p := PushRecord{Generation: r.generation, ChangedAt: r.changedAt, PushedAt: r.pushedAt, EndpointsOnly: r.endpointsOnly,
+		Services: slices.Clone(r.services), Streams: make([]*StreamPush, len(r.streams))}
+	for i := range r.streams {
+		e := &r.streams[i]
+		sp := &StreamPush{Node: e.node, Stream: e.id}
+		for t := range numTypes {
+			if e.sentTypes&(1<<t) == 0 {
+				continue
+			}
+			if sp.Types == nil {
+				sp.Types = map[string]*TypePush{}
+			}
+			tp := &TypePush{SentAt: r.pushedAt.Add(e.sent[t]), Nack: r.nacks[nackKey{e.id, t}]}
+			if e.ackedTypes&(1<<t) != 0 {
+				tp.AckedAt = r.pushedAt.Add(e.acked[t])
+			}
+			sp.Types[typeShort[t]] = tp
+		}
+		if e.hasConverged {
+			sp.ConvergedAt = r.pushedAt.Add(e.converged)
+		}
+		p.Streams[i] = sp
+	}
+	slices.SortStableFunc(p.Streams, func(a, b *StreamPush) int {
+		return cmp.Or(strings.Compare(a.Node, b.Node), cmp.Compare(a.Stream, b.Stream))
+	})
+	return p
 }
