@@ -19,6 +19,8 @@ type watched struct {
 	kind      string
 	informers map[string]cache.SharedIndexInformer // by namespace; "" watches all
 	regs      []cache.ResourceEventHandlerRegistration
+	// labels, for Pods, shares the labels maps of the Pods cached.
+	labels *labelSets
 }
 
 func newWatched(kind string) *watched {
@@ -27,7 +29,7 @@ func newWatched(kind string) *watched {
 
 // add registers an informer for a namespace ("" for all) and routes its events to q.
 func (w *watched) add(namespace string, inf cache.SharedIndexInformer, q *queue) error {
-	if err := inf.SetTransform(slim); err != nil {
+	if err := inf.SetTransform(w.slim); err != nil {
 		return fmt.Errorf("%s informer: %w", w.kind, err)
 	}
 	reg, err := inf.AddEventHandler(q.eventHandler(w.kind))
@@ -106,6 +108,16 @@ func slim(obj any) (any, error) {
 		o.Spec, o.Status = corev1.NodeSpec{}, corev1.NodeStatus{}
 	}
 	return obj, nil
+}
+
+// slim is the informers' transform: the package's slim, and for Pods a shared labels map.
+func (w *watched) slim(obj any) (any, error) {
+	_, slimmed := obj.(*k8s.PodInfo)
+	out, err := slim(obj)
+	if p, ok := out.(*k8s.PodInfo); ok && !slimmed && w.labels != nil {
+		w.labels.share(p)
+	}
+	return out, err
 }
 
 // lastApplied is the annotation in which `kubectl apply` keeps the object as it was applied.

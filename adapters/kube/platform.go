@@ -57,6 +57,7 @@ func NewPlatform(client kubernetes.Interface, opts Options) (*Platform, error) {
 	for _, k := range []string{kindService, kindEndpointSlice, kindEndpoints, kindPod, kindNode} {
 		p.kinds[k] = newWatched(k)
 	}
+	p.kinds[kindPod].labels = newLabelSets() // one table for the Pods of every namespace
 	for _, ns := range namespaces(opts.Namespaces) {
 		f := informers.NewSharedInformerFactoryWithOptions(client, 0, informers.WithNamespace(ns))
 		p.factories = append(p.factories, f)
