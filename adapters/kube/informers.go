@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 
 	"github.com/minipilot/minipilot/adapters/k8s"
 
@@ -85,7 +86,7 @@ func (w *watched) hasSynced() []cache.InformerSynced {
 
 // slim drops, before an object is cached, what nothing here reads: the managed fields of every
 // object (often its bulk) and the copy of itself that `kubectl apply` keeps in an annotation (as big
-// as the object), and of Pods and Nodes everything but what is read: a Pod is cached as the
+// as the object), and of Pods, EndpointSlices and Nodes everything but what is read: a Pod is cached as the
 // k8s.PodInfo conversion reads (its name, labels and IP; not its containers, nor its annotations: an
 // injected sidecar's status alone is a kilobyte), a Node keeps its labels (its status lists every
 // image it holds). Status is written with patches of the status subresource, so nothing dropped here
@@ -103,6 +104,8 @@ func slim(obj any) (any, error) {
 		return storeRule(o)
 	case *corev1.Pod:
 		return k8s.PodInfoOf(o), nil
+	case *discoveryv1.EndpointSlice:
+		slimEndpointSlice(o)
 	case *corev1.Node:
 		o.Annotations = nil
 		o.Spec, o.Status = corev1.NodeSpec{}, corev1.NodeStatus{}
@@ -118,6 +121,22 @@ func (w *watched) slim(obj any) (any, error) {
 		w.labels.share(p)
 	}
 	return out, err
+}
+
+// slimEndpointSlice keeps of a slice what conversion reads: its name, namespace, labels (the
+// Service's name) and resource version, its address type and ports, and of each endpoint its
+// addresses, readiness, node, zone and the name of its Pod. A mesh has a slice per hundred
+// endpoints or so, and each endpoint's Pod reference carried its UID and resource version.
+func slimEndpointSlice(es *discoveryv1.EndpointSlice) {
+	es.ObjectMeta = metav1.ObjectMeta{Name: es.Name, Namespace: es.Namespace, Labels: es.Labels, ResourceVersion: es.ResourceVersion}
+	for i := range es.Endpoints {
+		e := &es.Endpoints[i]
+		e.Conditions.Serving, e.Conditions.Terminating = nil, nil
+		e.Hostname, e.Hints, e.DeprecatedTopology = nil, nil, nil
+		if r := e.TargetRef; r != nil {
+			*r = corev1.ObjectReference{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
+		}
+	}
 }
 
 // lastApplied is the annotation in which `kubectl apply` keeps the object as it was applied.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -63,5 +64,42 @@ func TestSlimKeepsWhatIsRead(t *testing.T) {
 	}
 	if again, err := slim(cached); err != nil || again != cached {
 		t.Errorf("slim of a slimmed pod gave %v, %v; want it as it was", again, err)
+	}
+}
+
+// An EndpointSlice is cached with what conversion reads only.
+func TestSlimEndpointSliceKeepsWhatIsRead(t *testing.T) {
+	ready, yes := true, true
+	node, zone, host, port := "node-1", "z1", "h", int32(80)
+	labels := map[string]string{discoveryv1.LabelServiceName: "reviews"}
+	es := &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Name: "reviews-abc", Namespace: "n", ResourceVersion: "9", UID: "u", GenerateName: "reviews-",
+			Labels: labels, Annotations: map[string]string{"endpoints.kubernetes.io/last-change-trigger-time": "now"},
+			OwnerReferences: []metav1.OwnerReference{{Kind: "Service", Name: "reviews"}}},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
+		Endpoints: []discoveryv1.Endpoint{{
+			Addresses:  []string{"198.18.0.1"},
+			Conditions: discoveryv1.EndpointConditions{Ready: &ready, Serving: &yes, Terminating: &yes},
+			Hostname:   &host, NodeName: &node, Zone: &zone,
+			Hints:     &discoveryv1.EndpointHints{ForZones: []discoveryv1.ForZone{{Name: "z1"}}},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "n", Name: "reviews-1", UID: "pod-uid", ResourceVersion: "3", APIVersion: "v1"},
+		}},
+	}
+	out, err := slim(es)
+	if err != nil || out != es {
+		t.Fatalf("slim gave %v, %v", out, err)
+	}
+	want := &discoveryv1.EndpointSlice{
+		ObjectMeta:  metav1.ObjectMeta{Name: "reviews-abc", Namespace: "n", ResourceVersion: "9", Labels: labels},
+		AddressType: discoveryv1.AddressTypeIPv4,
+		Ports:       []discoveryv1.EndpointPort{{Port: &port}},
+		Endpoints: []discoveryv1.Endpoint{{
+			Addresses: []string{"198.18.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+			NodeName: &node, Zone: &zone, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "n", Name: "reviews-1"},
+		}},
+	}
+	if !reflect.DeepEqual(es, want) {
+		t.Errorf("slice after slim:\n%#v\nwant\n%#v", es, want)
 	}
 }
